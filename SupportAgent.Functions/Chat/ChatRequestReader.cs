@@ -1,0 +1,177 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace SupportAgent.Functions.Chat;
+
+/// <summary>A request the service refuses, with the HTTP status and the field at fault.</summary>
+public sealed record ChatInputProblem(int Status, string Field, string Detail);
+
+/// <summary>
+/// Reads and validates the chat request body. Every rule exists because something downstream depends on it:
+/// the user id scopes Mem0 (where "*" means every user), roles decide what reaches the model (no client "system"
+/// turns), and the size limits keep one exchange within what the queue and the model accept.
+/// </summary>
+public static class ChatRequestReader
+{
+    public const int MaxUserIdLength = 128;
+    public const int MaxMessages = 100;
+    public const int MaxContentLength = 16_000;
+
+    /// <summary>Largest body accepted: 100 messages of 16,000 characters, with room for JSON escaping of non-ASCII text.</summary>
+    public const int MaxBodyBytes = 4 * 1024 * 1024;
+
+    public static async Task<(ChatRequest? Request, ChatInputProblem? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return (null, TooLarge());
+        }
+
+        byte[]? body = await ReadBodyAsync(request.Body, cancellationToken);
+        if (body is null)
+        {
+            return (null, TooLarge());
+        }
+        return Parse(body);
+    }
+
+    public static (ChatRequest? Request, ChatInputProblem? Problem) Parse(ReadOnlySpan<byte> body)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException)
+        {
+            return (null, Invalid("body", "The request body must be a JSON object: {\"userId\": \"...\", \"messages\": [{\"role\": \"user\", \"content\": \"...\"}]}."));
+        }
+
+        using (document)
+        {
+            return Validate(document.RootElement);
+        }
+    }
+
+    private static (ChatRequest?, ChatInputProblem?) Validate(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return (null, Invalid("body", "The request body must be a JSON object with userId and messages."));
+        }
+
+        if (!root.TryGetProperty("userId", out var userIdElement) || userIdElement.ValueKind == JsonValueKind.Null)
+        {
+            return (null, Invalid("userId", "userId is required."));
+        }
+        if (userIdElement.ValueKind != JsonValueKind.String)
+        {
+            return (null, Invalid("userId", "userId must be a string."));
+        }
+        string userId = userIdElement.GetString()!;
+        if (string.IsNullOrWhiteSpace(userId))
+        {
+            return (null, Invalid("userId", "userId must not be blank."));
+        }
+        if (userId.Length > MaxUserIdLength)
+        {
+            return (null, Invalid("userId", $"userId must be at most {MaxUserIdLength} characters."));
+        }
+        if (userId.Any(char.IsControl))
+        {
+            return (null, Invalid("userId", "userId must not contain control characters."));
+        }
+        if (userId.Trim() == "*")
+        {
+            // Mem0 reads "*" as "all users": a client must never be able to search or write across users.
+            return (null, Invalid("userId", "userId \"*\" is reserved."));
+        }
+        if (userId != userId.Trim())
+        {
+            return (null, Invalid("userId", "userId must not start or end with white space."));
+        }
+
+        if (!root.TryGetProperty("messages", out var messagesElement) || messagesElement.ValueKind == JsonValueKind.Null)
+        {
+            return (null, Invalid("messages", "messages is required."));
+        }
+        if (messagesElement.ValueKind != JsonValueKind.Array)
+        {
+            return (null, Invalid("messages", "messages must be an array."));
+        }
+        int count = messagesElement.GetArrayLength();
+        if (count == 0)
+        {
+            return (null, Invalid("messages", "messages must not be empty."));
+        }
+        if (count > MaxMessages)
+        {
+            return (null, Invalid("messages", $"messages must have at most {MaxMessages} items; send only the recent conversation."));
+        }
+
+        var turns = new ChatTurn[count];
+        int i = 0;
+        foreach (var item in messagesElement.EnumerateArray())
+        {
+            string at = $"messages[{i}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                return (null, Invalid(at, $"{at} must be an object with role and content."));
+            }
+            if (!item.TryGetProperty("role", out var roleElement) || roleElement.ValueKind != JsonValueKind.String)
+            {
+                return (null, Invalid($"{at}.role", $"{at}.role is required and must be \"user\" or \"assistant\"."));
+            }
+            string? role = roleElement.GetString();
+            if (role is not (ChatTurn.User or ChatTurn.Assistant))
+            {
+                return (null, Invalid($"{at}.role", $"{at}.role must be \"user\" or \"assistant\"."));
+            }
+            if (!item.TryGetProperty("content", out var contentElement) || contentElement.ValueKind == JsonValueKind.Null)
+            {
+                return (null, Invalid($"{at}.content", $"{at}.content is required."));
+            }
+            if (contentElement.ValueKind != JsonValueKind.String)
+            {
+                return (null, Invalid($"{at}.content", $"{at}.content must be a string."));
+            }
+            string content = contentElement.GetString()!;
+            if (string.IsNullOrWhiteSpace(content))
+            {
+                return (null, Invalid($"{at}.content", $"{at}.content must not be blank."));
+            }
+            if (content.Length > MaxContentLength)
+            {
+                return (null, Invalid($"{at}.content", $"{at}.content must be at most {MaxContentLength} characters."));
+            }
+            turns[i++] = new ChatTurn(role, content);
+        }
+
+        if (turns[^1].Role != ChatTurn.User)
+        {
+            return (null, Invalid($"messages[{count - 1}].role", "The last message must be from the user."));
+        }
+        return (new ChatRequest(userId, turns), null);
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(Stream body, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static ChatInputProblem Invalid(string field, string detail) => new(StatusCodes.Status400BadRequest, field, detail);
+
+    private static ChatInputProblem TooLarge() =>
+        new(StatusCodes.Status413PayloadTooLarge, "body", $"The request body must be at most {MaxBodyBytes / (1024 * 1024)} MiB.");
+}

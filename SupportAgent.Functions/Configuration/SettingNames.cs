@@ -1,0 +1,54 @@
+namespace SupportAgent.Functions.Configuration;
+
+/// <summary>
+/// Every app setting the service reads, by its exact name. Names follow the tutorial users come from
+/// (OPENAI_API_KEY, OPENAI_MODEL, MEM0_API_KEY); the infrastructure drift test compares this list with the Bicep.
+/// </summary>
+public static class SettingNames
+{
+    public const string OpenAiApiKey = "OPENAI_API_KEY";
+    public const string OpenAiModel = "OPENAI_MODEL";
+    public const string OpenAiBaseUrl = "OPENAI_BASE_URL";
+    public const string OpenAiTimeoutSeconds = "OPENAI_TIMEOUT_SECONDS";
+    public const string AzureOpenAiEndpoint = "AZURE_OPENAI_ENDPOINT";
+    public const string AzureOpenAiDeployment = "AZURE_OPENAI_DEPLOYMENT";
+    public const string AzureOpenAiApiKey = "AZURE_OPENAI_API_KEY";
+
+    public const string Mem0Api = "MEM0_API";
+    public const string Mem0ApiKey = "MEM0_API_KEY";
+    public const string Mem0BaseUrl = "MEM0_BASE_URL";
+
+    public const string MemoryQueueName = "MEMORY_QUEUE_NAME";
+    public const string MemorySearchTopK = "MEMORY_SEARCH_TOP_K";
+    public const string MemorySearchTimeoutMs = "MEMORY_SEARCH_TIMEOUT_MS";
+    public const string SupportInstructions = "SUPPORT_INSTRUCTIONS";
+
+    /// <summary>The Functions runtime's storage connection: a connection string, or the identity-based
+    /// <c>AzureWebJobsStorage__accountName</c> / <c>__queueServiceUri</c> / <c>__blobServiceUri</c> / <c>__clientId</c> form.</summary>
+    public const string Storage = "AzureWebJobsStorage";
+    public const string StorageAccountName = "AzureWebJobsStorage__accountName";
+    public const string StorageQueueServiceUri = "AzureWebJobsStorage__queueServiceUri";
+    public const string StorageBlobServiceUri = "AzureWebJobsStorage__blobServiceUri";
+    public const string StorageCredential = "AzureWebJobsStorage__credential";
+    public const string StorageClientId = "AzureWebJobsStorage__clientId";
+
+    /// <summary>Self host only (the Functions host has its own Host.CORS and port settings).</summary>
+    public const string CorsAllowedOrigins = "CORS_ALLOWED_ORIGINS";
+    public const string SelfHostPort = "PORT";
+
+    /// <summary>Settings the service reads, with whether the service can start without them.</summary>
+    public static IReadOnlyList<string> ReadByService { get; } =
+    [
+        OpenAiApiKey, OpenAiModel, OpenAiBaseUrl, OpenAiTimeoutSeconds,
+        AzureOpenAiEndpoint, AzureOpenAiDeployment, AzureOpenAiApiKey,
+        Mem0Api, Mem0ApiKey, Mem0BaseUrl,
+        MemoryQueueName, MemorySearchTopK, MemorySearchTimeoutMs, SupportInstructions,
+        Storage, StorageAccountName, StorageQueueServiceUri, StorageBlobServiceUri, StorageCredential, StorageClientId,
+    ];
+
+    /// <summary>Settings only the self host reads.</summary>
+    public static IReadOnlyList<string> ReadBySelfHostOnly { get; } = [CorsAllowedOrigins, SelfHostPort];
+
+    /// <summary>Turns a flat setting name into its IConfiguration key (<c>A__b</c> becomes <c>A:b</c>, as environment variables do).</summary>
+    public static string ConfigKey(string settingName) => settingName.Replace("__", ":", StringComparison.Ordinal);
+}

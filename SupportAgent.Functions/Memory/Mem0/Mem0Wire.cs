@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SupportAgent.Functions.Chat;
+
+namespace SupportAgent.Functions.Memory.Mem0;
+
+// Request bodies, exactly as each API documents them (snake_case, top_k rather than limit).
+
+internal sealed record UserFilter([property: JsonPropertyName("user_id")] string UserId);
+
+internal sealed record PlatformSearchBody(
+    [property: JsonPropertyName("query")] string Query,
+    [property: JsonPropertyName("filters")] UserFilter Filters,
+    [property: JsonPropertyName("top_k")] int TopK,
+    [property: JsonPropertyName("rerank")] bool Rerank);
+
+internal sealed record ServerSearchBody(
+    [property: JsonPropertyName("query")] string Query,
+    [property: JsonPropertyName("filters")] UserFilter Filters,
+    [property: JsonPropertyName("top_k")] int TopK);
+
+internal sealed record AddBody(
+    [property: JsonPropertyName("messages")] IReadOnlyList<ChatTurn> Messages,
+    [property: JsonPropertyName("user_id")] string UserId,
+    [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string> Metadata);
+
+internal sealed record PlatformListBody([property: JsonPropertyName("filters")] UserFilter Filters);
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(PlatformSearchBody))]
+[JsonSerializable(typeof(ServerSearchBody))]
+[JsonSerializable(typeof(AddBody))]
+[JsonSerializable(typeof(PlatformListBody))]
+internal sealed partial class Mem0JsonContext : JsonSerializerContext;
+
+/// <summary>Reads memories from every documented response shape: a bare array, <c>{results:[…]}</c>, or a page envelope.</summary>
+internal static class Mem0Results
+{
+    public static List<MemoryItem> Read(JsonElement root)
+    {
+        var items = new List<MemoryItem>();
+        var array = root.ValueKind switch
+        {
+            JsonValueKind.Array => root,
+            JsonValueKind.Object when root.TryGetProperty("results", out var results) && results.ValueKind == JsonValueKind.Array => results,
+            JsonValueKind.Object when root.TryGetProperty("memories", out var memories) && memories.ValueKind == JsonValueKind.Array => memories,
+            _ => default,
+        };
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            return items;
+        }
+        foreach (var element in array.EnumerateArray())
+        {
+            if (element.ValueKind == JsonValueKind.Object && ReadItem(element) is { } item)
+            {
+                items.Add(item);
+            }
+        }
+        return items;
+    }
+
+    /// <summary>The "next" page link of a <c>{count,next,previous,results}</c> envelope, if any.</summary>
+    public static string? NextPage(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String
+            ? next.GetString()
+            : null;
+
+    private static MemoryItem? ReadItem(JsonElement element)
+    {
+        string? text = StringProperty(element, "memory");
+        if (text is null && element.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object)
+        {
+            text = StringProperty(data, "memory"); // v1 synchronous add shape: {"id", "data": {"memory"}, "event"}
+        }
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+        string id = StringProperty(element, "id") ?? "";
+        double? score = element.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : null;
+        return new MemoryItem(id, text, score);
+    }
+
+    private static string? StringProperty(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}

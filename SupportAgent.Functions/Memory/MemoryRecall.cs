@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SupportAgent.Functions.Chat;
+using SupportAgent.Functions.Configuration;
+using SupportAgent.Functions.Memory.Mem0;
+
+namespace SupportAgent.Functions.Memory;
+
+public sealed record RecalledMemories(IReadOnlyList<string> Facts, MemoryStatus Status)
+{
+    public static RecalledMemories None(MemoryStatus status) => new([], status);
+}
+
+/// <summary>
+/// Searches a user's memories for the chat path within a time budget. Memory makes replies better but is never
+/// allowed to stop one: on failure or timeout the reply is made without memories and the response says so.
+/// </summary>
+public sealed partial class MemoryRecall(IMem0Client mem0, IOptions<MemoryOptions> options, TimeProvider timeProvider, ILogger<MemoryRecall> logger)
+{
+    private readonly MemoryOptions _options = options.Value;
+
+    public async Task<RecalledMemories> RecallAsync(string userId, string query, CancellationToken cancellationToken)
+    {
+        using var budget = new CancellationTokenSource(_options.SearchTimeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
+        long started = timeProvider.GetTimestamp();
+        try
+        {
+            var items = await mem0.SearchAsync(userId, query, _options.SearchTopK, linked.Token);
+            var facts = items.Select(i => i.Memory.Trim()).Where(m => m.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+            LogRecalled(logger, UserRef.For(userId), facts.Length, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+            return new RecalledMemories(facts, MemoryStatus.Ok);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            LogTimedOut(logger, UserRef.For(userId), _options.SearchTimeoutMs);
+            return RecalledMemories.None(MemoryStatus.TimedOut);
+        }
+        catch (Exception ex) when (ex is Mem0Exception or HttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            if (budget.IsCancellationRequested)
+            {
+                LogTimedOut(logger, UserRef.For(userId), _options.SearchTimeoutMs);
+                return RecalledMemories.None(MemoryStatus.TimedOut);
+            }
+            LogUnavailable(logger, UserRef.For(userId), (ex as Mem0Exception)?.StatusCode is { } s ? (int)s : 0, ex.GetType().Name);
+            return RecalledMemories.None(MemoryStatus.Unavailable);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Memory search for {UserRef} found {Count} memories in {ElapsedMs:F0} ms")]
+    private static partial void LogRecalled(ILogger logger, string userRef, int count, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Memory search for {UserRef} ran past its {BudgetMs} ms budget; replying without memories")]
+    private static partial void LogTimedOut(ILogger logger, string userRef, int budgetMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Memory search for {UserRef} failed (HTTP {Status}, {Error}); replying without memories")]
+    private static partial void LogUnavailable(ILogger logger, string userRef, int status, string error);
+}

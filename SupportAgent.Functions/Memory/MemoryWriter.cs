@@ -1,0 +1,87 @@
+using Azure;
+using Microsoft.Extensions.Logging;
+using SupportAgent.Functions.Memory.Mem0;
+
+namespace SupportAgent.Functions.Memory;
+
+/// <summary>A queue message that can never be processed; thrown so the runtime moves it to the poison queue intact.</summary>
+public sealed class UnreadableMemoryWriteException(string reason) : Exception($"The memory write message cannot be processed: {reason}.");
+
+/// <summary>
+/// Writes one queued exchange to Mem0 for its user. Any failure throws: the queue trigger then retries the message
+/// after its visibility timeout and, after maxDequeueCount tries, moves it to the poison queue. Nothing is dropped.
+/// </summary>
+public sealed partial class MemoryWriter(IMem0Client mem0, MemoryWriteQueue queue, ILogger<MemoryWriter> logger)
+{
+    public async Task WriteAsync(string queueMessage, CancellationToken cancellationToken)
+    {
+        if (!MemoryWriteMessage.TryParse(queueMessage, out var message, out string reason))
+        {
+            LogUnreadable(logger, reason, queueMessage.Length);
+            throw new UnreadableMemoryWriteException(reason);
+        }
+
+        string userRef = UserRef.For(message.UserId);
+        try
+        {
+            IReadOnlyList<Chat.ChatTurn> turns;
+            try
+            {
+                turns = message.Messages ?? await queue.ReadPayloadAsync(message.PayloadBlob!, cancellationToken);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // The payload is deleted only after a successful write, so this is a redelivery of a finished exchange.
+                LogPayloadGone(logger, message.Id, userRef);
+                return;
+            }
+            var metadata = new Dictionary<string, string> { ["source"] = "supportagent", ["exchange_id"] = message.Id };
+            await mem0.AddAsync(message.UserId, turns, metadata, cancellationToken);
+            LogWritten(logger, message.Id, userRef, turns.Count);
+        }
+        catch (Mem0Exception ex)
+        {
+            if (ex.IsTransient)
+            {
+                LogTransient(logger, message.Id, userRef, ex.StatusCode is { } s ? (int)s : 0, ex.RetryAfter?.TotalSeconds ?? 0);
+            }
+            else
+            {
+                LogRefused(logger, message.Id, userRef, ex.StatusCode is { } s ? (int)s : 0);
+            }
+            throw;
+        }
+
+        if (message.PayloadBlob is { } blob)
+        {
+            // After the write: a retry of this message (at-least-once) must still find its payload until it is done.
+            try
+            {
+                await queue.DeletePayloadAsync(blob, cancellationToken);
+            }
+            catch (RequestFailedException ex)
+            {
+                // The memory is written; failing the message now would only write it twice. The blob is left behind.
+                LogPayloadNotDeleted(logger, message.Id, ex.Status);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: payload blob already gone, so it was written before; completing")]
+    private static partial void LogPayloadGone(ILogger logger, string exchangeId, string userRef);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId}: payload blob could not be deleted after the write (HTTP {Status})")]
+    private static partial void LogPayloadNotDeleted(ILogger logger, string exchangeId, int status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exchange {ExchangeId} of {UserRef} written to memory ({TurnCount} turns)")]
+    private static partial void LogWritten(ILogger logger, string exchangeId, string userRef, int turnCount);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: Mem0 failed transiently (HTTP {Status}, retry after {RetryAfterSeconds} s); the queue will retry it")]
+    private static partial void LogTransient(ILogger logger, string exchangeId, string userRef, int status, double retryAfterSeconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef}: Mem0 refused the write (HTTP {Status}); it will end in the poison queue if retries keep failing")]
+    private static partial void LogRefused(ILogger logger, string exchangeId, string userRef, int status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A memory write message could not be read ({Reason}, {Length} characters); it stays on the queue and will move to the poison queue")]
+    private static partial void LogUnreadable(ILogger logger, string reason, int length);
+}

@@ -1,0 +1,83 @@
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using SupportAgent.Functions.Chat;
+using SupportAgent.Functions.Configuration;
+using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Storage;
+
+namespace SupportAgent.Functions;
+
+/// <summary>The app's whole composition, shared by the Functions host, the self host and the tests.</summary>
+public static class ServiceRegistration
+{
+    public const string ModelHttpClient = "model";
+
+    public static IServiceCollection AddSupportAgent(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddOptions<ModelOptions>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<Mem0Options>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<MemoryOptions>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<ChatOptions>().Bind(configuration);
+        services.AddOptions<StorageOptions>().Configure(o => StorageOptions.Bind(o, configuration)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Mem0Options>, Mem0OptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+
+        // Mem0: two typed clients, one per API, each with the standard resilience pipeline; the setting picks one.
+        services.AddHttpClient<Mem0PlatformClient>((sp, http) =>
+            {
+                var o = sp.GetRequiredService<IOptions<Mem0Options>>().Value;
+                http.BaseAddress = o.BaseAddress;
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", o.ApiKey);
+            })
+            .AddStandardResilienceHandler(ConfigureMem0Resilience);
+        services.AddHttpClient<Mem0ServerClient>((sp, http) =>
+            {
+                var o = sp.GetRequiredService<IOptions<Mem0Options>>().Value;
+                http.BaseAddress = o.BaseAddress;
+                if (!string.IsNullOrWhiteSpace(o.ApiKey))
+                {
+                    http.DefaultRequestHeaders.Add("X-API-Key", o.ApiKey);
+                }
+            })
+            .AddStandardResilienceHandler(ConfigureMem0Resilience);
+        services.AddTransient<IMem0Client>(sp => sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api == Mem0Api.Server
+            ? sp.GetRequiredService<Mem0ServerClient>()
+            : sp.GetRequiredService<Mem0PlatformClient>());
+
+        // The model client lives for the app's lifetime, so its connections are recycled by the handler instead.
+        services.AddHttpClient(ModelHttpClient, http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        services.AddSingleton(sp => new ChatModel(ChatModel.CreateClient(
+            sp.GetRequiredService<IOptions<ModelOptions>>().Value,
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(ModelHttpClient))));
+
+        services.AddSingleton<StorageClients>();
+        services.AddSingleton<MemoryWriteQueue>();
+        services.AddSingleton<SystemPrompt>();
+        services.AddTransient<MemoryRecall>();
+        services.AddTransient<ChatService>();
+        services.AddTransient<MemoryWriter>();
+        return services;
+    }
+
+    private static void ConfigureMem0Resilience(HttpStandardResilienceOptions o)
+    {
+        o.Retry.MaxRetryAttempts = 2;
+        o.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        o.Retry.MaxDelay = TimeSpan.FromSeconds(5); // a longer Retry-After is left to the queue's own retry
+        // A self-hosted Mem0 server runs the LLM extraction inside the add request: 4-12 s is normal there.
+        o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(30);
+        o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(60);
+        o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(60);
+    }
+}

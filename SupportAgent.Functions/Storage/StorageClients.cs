@@ -1,0 +1,43 @@
+using Azure.Core;
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Options;
+
+namespace SupportAgent.Functions.Storage;
+
+/// <summary>Azure SDK clients for the app's storage account, built from <see cref="StorageOptions"/>.</summary>
+public sealed class StorageClients(IOptions<StorageOptions> options)
+{
+    private readonly Lazy<TokenCredential> _credential = new(() => new DefaultAzureCredential(new DefaultAzureCredentialOptions
+    {
+        // A user-assigned identity is named by client id, exactly as the Functions runtime reads AzureWebJobsStorage__clientId.
+        ManagedIdentityClientId = string.IsNullOrWhiteSpace(options.Value.ClientId) ? null : options.Value.ClientId,
+    }));
+
+    public QueueServiceClient CreateQueueServiceClient()
+    {
+        var o = options.Value;
+        var clientOptions = new QueueClientOptions(QueueServiceVersion)
+        {
+            // The Functions queue trigger expects Base64 (host.json messageEncoding), and the SDK default is none.
+            MessageEncoding = QueueMessageEncoding.Base64,
+        };
+        return o.UsesConnectionString
+            ? new QueueServiceClient(o.ConnectionString, clientOptions)
+            : new QueueServiceClient(o.QueueEndpoint, _credential.Value, clientOptions);
+    }
+
+    public BlobServiceClient CreateBlobServiceClient()
+    {
+        var o = options.Value;
+        var clientOptions = new BlobClientOptions(BlobServiceVersion);
+        return o.UsesConnectionString
+            ? new BlobServiceClient(o.ConnectionString, clientOptions)
+            : new BlobServiceClient(o.BlobEndpoint, _credential.Value, clientOptions);
+    }
+
+    // Pinned so the same build talks to Azure and to Azurite releases that do not yet know the SDK's newest version.
+    private const QueueClientOptions.ServiceVersion QueueServiceVersion = QueueClientOptions.ServiceVersion.V2025_01_05;
+    private const BlobClientOptions.ServiceVersion BlobServiceVersion = BlobClientOptions.ServiceVersion.V2025_01_05;
+}

@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using SupportAgent.Functions.Configuration;
+
+namespace SupportAgent.Functions.Storage;
+
+/// <summary>
+/// The storage account behind <c>AzureWebJobsStorage</c>, in either form the Functions runtime accepts:
+/// a connection string, or an identity-based connection (<c>AzureWebJobsStorage__accountName</c> or
+/// <c>__queueServiceUri</c>/<c>__blobServiceUri</c>, optionally <c>__clientId</c> for a user-assigned identity).
+/// Reading the same settings as the runtime means the app's own queue client and the trigger always agree.
+/// </summary>
+public sealed class StorageOptions
+{
+    public string? ConnectionString { get; set; }
+    public string? AccountName { get; set; }
+    public string? QueueServiceUri { get; set; }
+    public string? BlobServiceUri { get; set; }
+    public string? Credential { get; set; }
+    public string? ClientId { get; set; }
+
+    public bool UsesConnectionString => !string.IsNullOrWhiteSpace(ConnectionString);
+
+    public static void Bind(StorageOptions o, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(SettingNames.Storage);
+        o.ConnectionString = section.Value;
+        o.AccountName = section["accountName"];
+        o.QueueServiceUri = section["queueServiceUri"];
+        o.BlobServiceUri = section["blobServiceUri"];
+        o.Credential = section["credential"];
+        o.ClientId = section["clientId"];
+    }
+
+    public Uri? QueueEndpoint => EndpointFor(QueueServiceUri, "queue");
+
+    public Uri? BlobEndpoint => EndpointFor(BlobServiceUri, "blob");
+
+    private Uri? EndpointFor(string? explicitUri, string service)
+    {
+        if (!string.IsNullOrWhiteSpace(explicitUri))
+        {
+            return new Uri(explicitUri.Trim(), UriKind.Absolute);
+        }
+        return string.IsNullOrWhiteSpace(AccountName) ? null : new Uri($"https://{AccountName.Trim()}.{service}.core.windows.net/");
+    }
+}
+
+internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions o)
+    {
+        if (o.UsesConnectionString)
+        {
+            return ValidateOptionsResult.Success;
+        }
+        if (string.IsNullOrWhiteSpace(o.AccountName) && string.IsNullOrWhiteSpace(o.QueueServiceUri))
+        {
+            return ValidateOptionsResult.Fail(
+                $"{SettingNames.Storage} is not set: set it to a storage connection string (UseDevelopmentStorage=true for Azurite), " +
+                $"or set {SettingNames.StorageAccountName} (or {SettingNames.StorageQueueServiceUri} and {SettingNames.StorageBlobServiceUri}) for an identity-based connection.");
+        }
+        var failures = new List<string>();
+        if (!string.IsNullOrWhiteSpace(o.QueueServiceUri) && !OptionsChecks.IsHttpUrl(o.QueueServiceUri))
+        {
+            failures.Add($"{SettingNames.StorageQueueServiceUri} must be an absolute URL such as https://myaccount.queue.core.windows.net.");
+        }
+        if (!string.IsNullOrWhiteSpace(o.BlobServiceUri) && !OptionsChecks.IsHttpUrl(o.BlobServiceUri))
+        {
+            failures.Add($"{SettingNames.StorageBlobServiceUri} must be an absolute URL such as https://myaccount.blob.core.windows.net.");
+        }
+        if (string.IsNullOrWhiteSpace(o.AccountName) && string.IsNullOrWhiteSpace(o.BlobServiceUri))
+        {
+            failures.Add($"{SettingNames.StorageBlobServiceUri} is not set; with {SettingNames.StorageQueueServiceUri} the app also needs the blob endpoint for exchanges too large for one queue message (or set {SettingNames.StorageAccountName} instead).");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
