@@ -29,7 +29,16 @@ public sealed partial class ChatFunction(ChatService chat, ILogger<ChatFunction>
             LogModelFailed(logger, ex.Failure.ToString(), ex.ProviderStatus, ex.InnerException?.GetType().Name ?? "-");
             return ChatProblems.Model(ex, req.HttpContext.Response);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug, not an input or upstream problem: log it with its stack here, never send it to the client.
+            LogUnexpected(logger, ex);
+            return ChatProblems.Unexpected();
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Chat request failed unexpectedly")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat request refused with {Status}: {Field}")]
     private static partial void LogRejected(ILogger logger, int status, string field);

@@ -52,6 +52,11 @@ public sealed class ChatModel(ChatClient client)
         {
             throw Classify(ex);
         }
+        catch (AggregateException ex) when (ex.InnerExceptions.LastOrDefault() is ClientResultException last)
+        {
+            // The client's retry policy reports every failed attempt; the last one says how it ended.
+            throw Classify(last);
+        }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
             throw new ModelException(ModelFailure.Timeout, 0, "The model did not answer in time.", inner: ex);

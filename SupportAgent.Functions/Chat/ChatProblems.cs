@@ -39,6 +39,13 @@ public static class ChatProblems
         return Result(new ProblemDetails { Status = status, Title = title, Detail = detail });
     }
 
+    public static ObjectResult Unexpected() => Result(new ProblemDetails
+    {
+        Status = StatusCodes.Status500InternalServerError,
+        Title = "Something went wrong.",
+        Detail = "The service could not answer this request. Please try again; the error has been logged.",
+    });
+
     private static ObjectResult Result(ProblemDetails details)
     {
         var result = new ObjectResult(details) { StatusCode = details.Status };

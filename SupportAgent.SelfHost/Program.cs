@@ -1,0 +1,3 @@
+using SupportAgent.SelfHost;
+
+return await SelfHostApp.RunAsync(args);
