@@ -49,9 +49,13 @@ public static class ServiceRegistration
                 }
             })
             .AddStandardResilienceHandler(ConfigureMem0Resilience);
-        services.AddTransient<IMem0Client>(sp => sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api == Mem0Api.Server
-            ? sp.GetRequiredService<Mem0ServerClient>()
-            : sp.GetRequiredService<Mem0PlatformClient>());
+        services.AddSingleton<LocalMemoryStore>();
+        services.AddTransient<IMem0Client>(sp => sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api switch
+        {
+            Mem0Api.Server => sp.GetRequiredService<Mem0ServerClient>(),
+            Mem0Api.Local => sp.GetRequiredService<LocalMemoryStore>(),
+            _ => sp.GetRequiredService<Mem0PlatformClient>(),
+        });
 
         // The model client lives for the app's lifetime, so its connections are recycled by the handler instead.
         services.AddHttpClient(ModelHttpClient, http => http.Timeout = Timeout.InfiniteTimeSpan)

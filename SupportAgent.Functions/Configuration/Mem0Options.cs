@@ -11,6 +11,9 @@ public enum Mem0Api
 
     /// <summary>The self-hosted Mem0 REST server: <c>X-API-Key</c>, <c>/memories</c>, <c>/search</c>.</summary>
     Server,
+
+    /// <summary>No Mem0: a development store in the app's own storage account (verbatim user statements, keyword search).</summary>
+    Local,
 }
 
 public sealed class Mem0Options
@@ -24,6 +27,7 @@ public sealed class Mem0Options
     public Mem0Api Api => ApiName?.Trim().ToLowerInvariant() switch
     {
         "server" or "selfhosted" or "self-hosted" or "oss" => Mem0Api.Server,
+        "local" => Mem0Api.Local,
         _ => Mem0Api.Platform,
     };
 
@@ -32,14 +36,14 @@ public sealed class Mem0Options
 
 internal sealed class Mem0OptionsValidator : IValidateOptions<Mem0Options>
 {
-    private static readonly string[] KnownApis = ["platform", "server", "selfhosted", "self-hosted", "oss"];
+    private static readonly string[] KnownApis = ["platform", "server", "selfhosted", "self-hosted", "oss", "local"];
 
     public ValidateOptionsResult Validate(string? name, Mem0Options o)
     {
         var failures = new List<string>();
         if (!string.IsNullOrWhiteSpace(o.ApiName) && !KnownApis.Contains(o.ApiName.Trim().ToLowerInvariant()))
         {
-            failures.Add($"{SettingNames.Mem0Api} is '{o.ApiName}'; use 'platform' (Mem0 Platform, api.mem0.ai) or 'server' (the self-hosted Mem0 REST server).");
+            failures.Add($"{SettingNames.Mem0Api} is '{o.ApiName}'; use 'platform' (Mem0 Platform, api.mem0.ai), 'server' (the self-hosted Mem0 REST server) or 'local' (no Mem0: a development store in the app's storage account).");
         }
         else if (o.Api == Mem0Api.Platform && string.IsNullOrWhiteSpace(o.ApiKey))
         {

@@ -29,6 +29,7 @@ public static class SettingNames
     public const string StorageAccountName = "AzureWebJobsStorage__accountName";
     public const string StorageQueueServiceUri = "AzureWebJobsStorage__queueServiceUri";
     public const string StorageBlobServiceUri = "AzureWebJobsStorage__blobServiceUri";
+    public const string StorageTableServiceUri = "AzureWebJobsStorage__tableServiceUri";
     public const string StorageCredential = "AzureWebJobsStorage__credential";
     public const string StorageClientId = "AzureWebJobsStorage__clientId";
 
@@ -43,7 +44,7 @@ public static class SettingNames
         AzureOpenAiEndpoint, AzureOpenAiDeployment, AzureOpenAiApiKey,
         Mem0Api, Mem0ApiKey, Mem0BaseUrl,
         MemoryQueueName, MemorySearchTopK, MemorySearchTimeoutMs, SupportInstructions,
-        Storage, StorageAccountName, StorageQueueServiceUri, StorageBlobServiceUri, StorageCredential, StorageClientId,
+        Storage, StorageAccountName, StorageQueueServiceUri, StorageBlobServiceUri, StorageTableServiceUri, StorageCredential, StorageClientId,
     ];
 
     /// <summary>Settings only the self host reads.</summary>

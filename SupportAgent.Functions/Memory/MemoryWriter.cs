@@ -35,7 +35,12 @@ public sealed partial class MemoryWriter(IMem0Client mem0, MemoryWriteQueue queu
                 LogPayloadGone(logger, message.Id, userRef);
                 return;
             }
-            var metadata = new Dictionary<string, string> { ["source"] = "supportagent", ["exchange_id"] = message.Id };
+            var metadata = new Dictionary<string, string>
+            {
+                ["source"] = "supportagent",
+                ["exchange_id"] = message.Id,
+                ["created_at"] = message.CreatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            };
             await mem0.AddAsync(message.UserId, turns, metadata, cancellationToken);
             LogWritten(logger, message.Id, userRef, turns.Count);
         }

@@ -1,4 +1,5 @@
 using Azure.Core;
+using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
@@ -35,6 +36,20 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
         return o.UsesConnectionString
             ? new BlobServiceClient(o.ConnectionString, clientOptions)
             : new BlobServiceClient(o.BlobEndpoint, _credential.Value, clientOptions);
+    }
+
+    /// <summary>Only the local memory store uses tables; its endpoint must be known when it is used.</summary>
+    public TableServiceClient CreateTableServiceClient()
+    {
+        var o = options.Value;
+        var clientOptions = new TableClientOptions(TableClientOptions.ServiceVersion.V2019_02_02);
+        if (o.UsesConnectionString)
+        {
+            return new TableServiceClient(o.ConnectionString, clientOptions);
+        }
+        var endpoint = o.TableEndpoint ?? throw new InvalidOperationException(
+            $"{Configuration.SettingNames.StorageTableServiceUri} (or {Configuration.SettingNames.StorageAccountName}) is needed for the local memory store.");
+        return new TableServiceClient(endpoint, _credential.Value, clientOptions);
     }
 
     // Pinned so the same build talks to Azure and to Azurite releases that do not yet know the SDK's newest version.

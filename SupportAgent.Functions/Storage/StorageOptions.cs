@@ -16,6 +16,7 @@ public sealed class StorageOptions
     public string? AccountName { get; set; }
     public string? QueueServiceUri { get; set; }
     public string? BlobServiceUri { get; set; }
+    public string? TableServiceUri { get; set; }
     public string? Credential { get; set; }
     public string? ClientId { get; set; }
 
@@ -28,6 +29,7 @@ public sealed class StorageOptions
         o.AccountName = section["accountName"];
         o.QueueServiceUri = section["queueServiceUri"];
         o.BlobServiceUri = section["blobServiceUri"];
+        o.TableServiceUri = section["tableServiceUri"];
         o.Credential = section["credential"];
         o.ClientId = section["clientId"];
     }
@@ -35,6 +37,8 @@ public sealed class StorageOptions
     public Uri? QueueEndpoint => EndpointFor(QueueServiceUri, "queue");
 
     public Uri? BlobEndpoint => EndpointFor(BlobServiceUri, "blob");
+
+    public Uri? TableEndpoint => EndpointFor(TableServiceUri, "table");
 
     private Uri? EndpointFor(string? explicitUri, string service)
     {

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Azure.Storage.Queues;
+
+namespace SupportAgent.Functions.Tests.Support;
+
+/// <summary>
+/// One Azurite (the real Azure Storage emulator, from the repository's pinned npm packages) for the whole test run,
+/// on free ports so it never collides with a developer's own Azurite on 10000-10002, in memory, stopped at exit.
+/// Tests isolate themselves with their own queue names. AZURITE_CONNECTION_STRING points the tests at a running one instead.
+/// </summary>
+public sealed class Azurite
+{
+    private static readonly Lazy<Azurite> Shared = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Process? _process;
+
+    private Azurite(string connectionString, Process? process)
+    {
+        ConnectionString = connectionString;
+        _process = process;
+    }
+
+    public static Azurite Instance => Shared.Value;
+
+    public string ConnectionString { get; }
+
+    public QueueClient Queue(string name, QueueMessageEncoding encoding = QueueMessageEncoding.None) =>
+        new(ConnectionString, name, new QueueClientOptions { MessageEncoding = encoding });
+
+    public static string UniqueQueueName(string prefix = "mw") => $"{prefix}-{Guid.NewGuid():N}"[..24];
+
+    private static Azurite Start()
+    {
+        if (Environment.GetEnvironmentVariable("AZURITE_CONNECTION_STRING") is { Length: > 0 } external)
+        {
+            return new Azurite(external, null);
+        }
+
+        string script = Path.Combine(RepoPaths.Root, "node_modules", "azurite", "dist", "src", "azurite.js");
+        if (!File.Exists(script))
+        {
+            throw new InvalidOperationException(
+                $"Azurite is not installed ({script} is missing). Run 'npm ci' in {RepoPaths.Root}, or use the README's test command (scripts/test.sh), which does it.");
+        }
+
+        int blobPort = FreePort(), queuePort = FreePort(), tablePort = FreePort();
+        string location = Directory.CreateTempSubdirectory("supportagent-azurite-").FullName;
+        var start = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     script, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence",
+                     "--location", location,
+                     "--blobHost", "127.0.0.1", "--blobPort", blobPort.ToString(),
+                     "--queueHost", "127.0.0.1", "--queuePort", queuePort.ToString(),
+                     "--tableHost", "127.0.0.1", "--tablePort", tablePort.ToString(),
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException("Azurite needs Node.js ('node' on PATH) and could not start: " + ex.Message, ex);
+        }
+        var errors = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (errors) { errors.AppendLine(e.Data); } } };
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(process, location);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(IsListening(queuePort) && IsListening(blobPort)))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"Azurite exited with code {process.ExitCode} before listening: {errors}");
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                Stop(process, location);
+                throw new InvalidOperationException($"Azurite did not listen on 127.0.0.1:{queuePort} within 30 s: {errors}");
+            }
+            Thread.Sleep(50); // polling a port; not test synchronisation
+        }
+
+        const string key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+        string connectionString =
+            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};" +
+            $"BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;" +
+            $"TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
+        return new Azurite(connectionString, process);
+    }
+
+    private static void Stop(Process process, string location)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(5000);
+            }
+            Directory.Delete(location, recursive: true);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            // Already gone, or the folder is still in use: nothing more to do at exit.
+        }
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static bool IsListening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
