@@ -74,6 +74,7 @@ public static class SelfHostApp
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = local.Values });
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = defaults });
         builder.Configuration.AddInMemoryCollection(options.Overrides);
+        var notices = ApplyDevelopmentDefaults(builder.Configuration);
 
         var hostJson = HostJson.Load(options.HostJsonPath, builder.Configuration);
         builder.Logging.AddConfiguration(hostJson.Logging);
@@ -113,6 +114,10 @@ public static class SelfHostApp
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SupportAgent.SelfHost");
+            foreach (var notice in notices)
+            {
+                log.LogWarning("{Notice}", notice);
+            }
             var model = app.Services.GetRequiredService<IOptions<ModelOptions>>().Value;
             var mem0 = app.Services.GetRequiredService<IOptions<Mem0Options>>().Value;
             var memory = app.Services.GetRequiredService<IOptions<MemoryOptions>>().Value;
@@ -121,6 +126,32 @@ public static class SelfHostApp
                 mem0.Api, mem0.BaseAddress, memory.QueueName, local.Path ?? "(none)", origins.Length == 0 ? "(none)" : string.Join(",", origins));
         });
         return app;
+    }
+
+    /// <summary>
+    /// What a developer's machine lacks but a deployment never does: storage defaults to the local emulator, and with
+    /// no Mem0 settings at all memory uses the local store instead of failing. The Functions app has no such defaults.
+    /// </summary>
+    private static List<string> ApplyDevelopmentDefaults(ConfigurationManager configuration)
+    {
+        var notices = new List<string>();
+        var defaults = new Dictionary<string, string?>();
+        var storage = configuration.GetSection(SettingNames.Storage);
+        if (string.IsNullOrWhiteSpace(storage.Value) && !storage.GetChildren().Any())
+        {
+            defaults[SettingNames.Storage] = "UseDevelopmentStorage=true";
+            notices.Add($"{SettingNames.Storage} is not set: using the local storage emulator (Azurite on 127.0.0.1:10000-10002).");
+        }
+        if (new[] { SettingNames.Mem0Api, SettingNames.Mem0ApiKey, SettingNames.Mem0BaseUrl }.All(k => string.IsNullOrWhiteSpace(configuration[k])))
+        {
+            defaults[SettingNames.Mem0Api] = "local";
+            notices.Add($"No Mem0 settings ({SettingNames.Mem0ApiKey}, {SettingNames.Mem0BaseUrl}): memories are kept by the local store in the storage account (table '{LocalMemoryStore.TableName}'). Set {SettingNames.Mem0ApiKey} to use Mem0.");
+        }
+        if (defaults.Count > 0)
+        {
+            configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = defaults });
+        }
+        return notices;
     }
 
     /// <summary>The WebJobs SDK queue listener with host.json's queue settings, exactly what the Functions host configures.</summary>
