@@ -20,6 +20,9 @@ public sealed class SelfHostOptions
 
     public string HostJsonPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "host.json");
 
+    /// <summary>Last changes to the builder (tests add log capture here).</summary>
+    public Action<WebApplicationBuilder>? Customize { get; init; }
+
     /// <summary>Off in tests that inspect the queue itself; on in every real run.</summary>
     public bool RunQueueListener { get; init; } = true;
 }
@@ -107,6 +110,7 @@ public static class SelfHostApp
             AddQueueListener(builder, hostJson.Queues);
         }
 
+        options.Customize?.Invoke(builder);
         var app = builder.Build();
         app.UseCors();
         var routes = app.MapHttpFunctions(typeof(ChatFunction).Assembly, hostJson.RoutePrefix);

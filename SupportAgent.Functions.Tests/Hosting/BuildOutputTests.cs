@@ -1,0 +1,76 @@
+using System.Text.Json;
+using SupportAgent.Functions.Tests.Support;
+
+namespace SupportAgent.Functions.Tests.Hosting;
+
+/// <summary>What `func start` needs in the function app's build output: host.json and a correct functions.metadata.</summary>
+public sealed class BuildOutputTests
+{
+    // The test project builds the function app first (project reference), in the same configuration.
+    private static readonly string Output = Path.Combine(RepoPaths.Root, "SupportAgent.Functions", "bin",
+        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0");
+
+    private static JsonElement Function(string name)
+    {
+        using var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(Output, "functions.metadata")));
+        return metadata.RootElement.EnumerateArray().Single(f => f.GetProperty("name").GetString() == name).Clone();
+    }
+
+    [Fact]
+    public void Host_json_is_in_the_output_with_the_api_prefix_and_queue_retry_settings()
+    {
+        using var hostJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(Output, "host.json")));
+        var extensions = hostJson.RootElement.GetProperty("extensions");
+
+        Assert.Equal("2.0", hostJson.RootElement.GetProperty("version").GetString());
+        Assert.Equal("api", extensions.GetProperty("http").GetProperty("routePrefix").GetString());
+        Assert.Equal(5, extensions.GetProperty("queues").GetProperty("maxDequeueCount").GetInt32());
+        Assert.True(TimeSpan.Parse(extensions.GetProperty("queues").GetProperty("visibilityTimeout").GetString()!) > TimeSpan.Zero);
+        Assert.True(TimeSpan.Parse(extensions.GetProperty("queues").GetProperty("maxPollingInterval").GetString()!) > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void Chat_is_an_http_trigger_for_POST_on_route_chat_with_function_keys()
+    {
+        var chat = Function("Chat");
+        var trigger = chat.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger");
+
+        Assert.Equal("SupportAgent.Functions.dll", chat.GetProperty("scriptFile").GetString());
+        Assert.Equal("chat", trigger.GetProperty("route").GetString());
+        Assert.Equal(["post"], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal("Function", trigger.GetProperty("authLevel").GetString());
+    }
+
+    [Fact]
+    public void The_memory_writer_is_a_queue_trigger_on_the_configured_queue_and_connection()
+    {
+        var writer = Function("MemoryWriter");
+        var trigger = Assert.Single(writer.GetProperty("bindings").EnumerateArray());
+
+        Assert.Equal("queueTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal("%MEMORY_QUEUE_NAME%", trigger.GetProperty("queueName").GetString());
+        Assert.Equal("AzureWebJobsStorage", trigger.GetProperty("connection").GetString());
+    }
+
+    [Fact]
+    public void The_worker_and_its_extensions_are_described_for_the_host()
+    {
+        Assert.True(File.Exists(Path.Combine(Output, "worker.config.json")));
+        string extensions = File.ReadAllText(Path.Combine(Output, "extensions.json"));
+        Assert.Contains("AzureStorageQueues", extensions);
+    }
+
+    [Fact]
+    public void The_settings_example_names_every_setting_func_start_needs()
+    {
+        using var example = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.json.example")));
+        var values = example.RootElement.GetProperty("Values");
+
+        Assert.Equal("dotnet-isolated", values.GetProperty("FUNCTIONS_WORKER_RUNTIME").GetString());
+        Assert.Equal("memory-writes", values.GetProperty("MEMORY_QUEUE_NAME").GetString()); // the trigger's %MEMORY_QUEUE_NAME%
+        foreach (var setting in new[] { "AzureWebJobsStorage", "OPENAI_API_KEY", "OPENAI_MODEL", "MEM0_API_KEY", "MEM0_API", "MEM0_BASE_URL" })
+        {
+            Assert.True(values.TryGetProperty(setting, out _), setting);
+        }
+    }
+}

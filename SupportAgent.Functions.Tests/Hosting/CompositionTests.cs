@@ -1,0 +1,124 @@
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using SupportAgent.Functions.Chat;
+using SupportAgent.Functions.Configuration;
+using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Memory.Mem0;
+
+namespace SupportAgent.Functions.Tests.Hosting;
+
+/// <summary>The function app's real composition (Program.cs's calls), built without the Functions host.</summary>
+public sealed class CompositionTests
+{
+    private static Dictionary<string, string?> Complete() => new()
+    {
+        ["OPENAI_API_KEY"] = "sk-test",
+        ["MEM0_API_KEY"] = "m0-test",
+        ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+        ["MEMORY_QUEUE_NAME"] = "memory-writes",
+    };
+
+    private static IHost Build(Dictionary<string, string?> settings)
+    {
+        var builder = FunctionsApplication.CreateBuilder([]);
+        builder.Configuration.Sources.Clear(); // only the settings under test, not this machine's environment
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.ConfigureFunctionsWebApplication();
+        builder.Services.AddSupportAgent(builder.Configuration);
+        return builder.Build();
+    }
+
+    [Fact]
+    public void A_complete_configuration_builds_every_function_and_service()
+    {
+        using var host = Build(Complete());
+
+        Assert.Empty(SettingsCheck.FindProblems(host.Services));
+        using var scope = host.Services.CreateScope();
+        Assert.NotNull(ActivatorUtilities.CreateInstance<ChatFunction>(scope.ServiceProvider));
+        Assert.NotNull(ActivatorUtilities.CreateInstance<MemoryWriterFunction>(scope.ServiceProvider));
+        Assert.IsType<Mem0PlatformClient>(scope.ServiceProvider.GetRequiredService<IMem0Client>());
+        Assert.NotNull(scope.ServiceProvider.GetRequiredService<ChatModel>());
+    }
+
+    [Theory]
+    [InlineData("platform", typeof(Mem0PlatformClient))]
+    [InlineData("server", typeof(Mem0ServerClient))]
+    [InlineData("local", typeof(LocalMemoryStore))]
+    public void MEM0_API_selects_the_client(string api, Type expected)
+    {
+        var settings = Complete();
+        settings["MEM0_API"] = api;
+        settings["MEM0_BASE_URL"] = "http://localhost:8888";
+        using var host = Build(settings);
+
+        Assert.Empty(SettingsCheck.FindProblems(host.Services));
+        Assert.IsType(expected, host.Services.GetRequiredService<IMem0Client>());
+    }
+
+    [Theory]
+    [InlineData("Azure OpenAI with a key", "AZURE_OPENAI_ENDPOINT=https://x.openai.azure.com/;AZURE_OPENAI_DEPLOYMENT=gpt;AZURE_OPENAI_API_KEY=k;OPENAI_API_KEY=")]
+    [InlineData("Azure OpenAI with Entra ID", "AZURE_OPENAI_ENDPOINT=https://x.openai.azure.com/;AZURE_OPENAI_DEPLOYMENT=gpt;OPENAI_API_KEY=")]
+    [InlineData("an OpenAI-compatible server without a key", "OPENAI_BASE_URL=http://localhost:11434/v1;OPENAI_API_KEY=")]
+    [InlineData("identity-based storage", "AzureWebJobsStorage=;AzureWebJobsStorage:accountName=mystorage")]
+    [InlineData("the self-hosted Mem0 server without a key", "MEM0_API=server;MEM0_BASE_URL=http://localhost:8888;MEM0_API_KEY=")]
+    public void Other_complete_configurations_build(string why, string changes)
+    {
+        using var host = Build(Apply(Complete(), changes));
+
+        var problems = SettingsCheck.FindProblems(host.Services);
+        Assert.True(problems.Count == 0, why + ": " + string.Join(" | ", problems));
+        Assert.NotNull(host.Services.GetRequiredService<ChatModel>());
+    }
+
+    [Theory]
+    [InlineData("OPENAI_API_KEY=", "OPENAI_API_KEY")]
+    [InlineData("MEM0_API_KEY=", "MEM0_API_KEY")]
+    [InlineData("AzureWebJobsStorage=", "AzureWebJobsStorage")]
+    [InlineData("AZURE_OPENAI_ENDPOINT=https://x.openai.azure.com/", "AZURE_OPENAI_DEPLOYMENT")]
+    [InlineData("AZURE_OPENAI_DEPLOYMENT=gpt", "AZURE_OPENAI_ENDPOINT")]
+    [InlineData("AZURE_OPENAI_ENDPOINT=https://x.openai.azure.com/;AZURE_OPENAI_DEPLOYMENT=gpt;OPENAI_BASE_URL=http://localhost:1234/v1", "OPENAI_BASE_URL")]
+    [InlineData("OPENAI_BASE_URL=not a url", "OPENAI_BASE_URL")]
+    [InlineData("MEM0_API=server;MEM0_API_KEY=", "MEM0_BASE_URL")]
+    [InlineData("MEM0_API=cloud", "MEM0_API")]
+    [InlineData("MEM0_BASE_URL=api.mem0.ai", "MEM0_BASE_URL")]
+    [InlineData("MEMORY_SEARCH_TOP_K=0", "MEMORY_SEARCH_TOP_K")]
+    [InlineData("MEMORY_SEARCH_TOP_K=five", "MEMORY_SEARCH_TOP_K")]
+    [InlineData("MEMORY_SEARCH_TIMEOUT_MS=0", "MEMORY_SEARCH_TIMEOUT_MS")]
+    [InlineData("MEMORY_QUEUE_NAME=Memory_Writes", "MEMORY_QUEUE_NAME")]
+    [InlineData("OPENAI_TIMEOUT_SECONDS=0", "OPENAI_TIMEOUT_SECONDS")]
+    [InlineData("AzureWebJobsStorage=;AzureWebJobsStorage:queueServiceUri=https://a.queue.core.windows.net", "AzureWebJobsStorage__blobServiceUri")]
+    public void An_incomplete_or_contradictory_configuration_is_refused_naming_the_setting(string changes, string setting)
+    {
+        using var host = Build(Apply(Complete(), changes));
+
+        var problems = SettingsCheck.FindProblems(host.Services);
+
+        Assert.Contains(problems, p => p.Contains(setting, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Host_start_refuses_an_incomplete_configuration_with_the_setting_name()
+    {
+        var settings = Complete();
+        settings.Remove("OPENAI_API_KEY");
+        using var host = Build(settings);
+
+        var ex = Assert.ThrowsAny<Exception>(() => host.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate());
+
+        Assert.Contains("OPENAI_API_KEY", ex.Message + string.Join(" ", (ex as AggregateException)?.InnerExceptions.Select(e => e.Message) ?? []));
+    }
+
+    private static Dictionary<string, string?> Apply(Dictionary<string, string?> settings, string changes)
+    {
+        foreach (var change in changes.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = change.IndexOf('=');
+            string key = change[..eq], value = change[(eq + 1)..];
+            settings[key] = value.Length == 0 ? null : value;
+        }
+        return settings;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Text;
+using SupportAgent.Functions.Tests.Support;
+
+namespace SupportAgent.Functions.Tests.Hosting;
+
+/// <summary>The self host's HTTP surface: the function's route with host.json's prefix, and CORS for browser frontends.</summary>
+public sealed class SelfHostHttpTests
+{
+    private const string Allowed = "http://localhost:3000";
+
+    private static Task<TestService> StartWithCorsAsync() => TestService.StartAsync(new TestServiceOptions
+    {
+        Settings = new Dictionary<string, string?> { ["CORS_ALLOWED_ORIGINS"] = Allowed + ",https://support.example.com" },
+    });
+
+    [Fact]
+    public async Task An_allowed_origin_gets_CORS_headers_on_preflight_and_on_POST()
+    {
+        await using var app = await StartWithCorsAsync();
+
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/api/chat");
+        preflight.Headers.Add("Origin", Allowed);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "content-type");
+        using var preflightResponse = await app.Client.SendAsync(preflight);
+
+        Assert.True(preflightResponse.IsSuccessStatusCode, $"preflight: {(int)preflightResponse.StatusCode}");
+        Assert.Equal(Allowed, Assert.Single(preflightResponse.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Contains("POST", string.Join(",", preflightResponse.Headers.GetValues("Access-Control-Allow-Methods")));
+
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/api/chat")
+        {
+            Content = new StringContent("""{"userId":"u1","messages":[{"role":"user","content":"Hello"}]}""", Encoding.UTF8, "application/json"),
+        };
+        post.Headers.Add("Origin", Allowed);
+        using var postResponse = await app.Client.SendAsync(post);
+
+        Assert.Equal(HttpStatusCode.OK, postResponse.StatusCode);
+        Assert.Equal(Allowed, Assert.Single(postResponse.Headers.GetValues("Access-Control-Allow-Origin")));
+    }
+
+    [Fact]
+    public async Task Another_origin_gets_no_CORS_headers()
+    {
+        await using var app = await StartWithCorsAsync();
+
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/api/chat");
+        preflight.Headers.Add("Origin", "https://evil.example.net");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        using var preflightResponse = await app.Client.SendAsync(preflight);
+        Assert.False(preflightResponse.Headers.Contains("Access-Control-Allow-Origin"));
+
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/api/chat")
+        {
+            Content = new StringContent("""{"userId":"u1","messages":[{"role":"user","content":"Hello"}]}""", Encoding.UTF8, "application/json"),
+        };
+        post.Headers.Add("Origin", "https://evil.example.net");
+        using var postResponse = await app.Client.SendAsync(post);
+        Assert.False(postResponse.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public async Task Without_an_origin_setting_no_origin_is_allowed()
+    {
+        await using var app = await TestService.StartAsync();
+
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/api/chat");
+        preflight.Headers.Add("Origin", Allowed);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        using var response = await app.Client.SendAsync(preflight);
+
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public async Task Only_the_function_routes_exist()
+    {
+        await using var app = await TestService.StartAsync();
+
+        using var response = await app.Client.PostAsync("/chat", new StringContent("{}"));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.DependencyInjection;
+using SupportAgent.Fakes;
+using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Tests.Support;
+
+namespace SupportAgent.Functions.Tests.Memory;
+
+/// <summary>The queue-triggered writer, fed the messages the chat function really put on Azurite.</summary>
+public sealed class MemoryWriterFunctionTests
+{
+    private static async Task<string> ChatAndReceiveAsync(TestService app, string userId, string text)
+    {
+        using var response = await app.PostChatAsync(userId, ("user", text));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // Received as the trigger would: Base64-decoded by the client, exactly one message.
+        var queue = new QueueClient(Azurite.Instance.ConnectionString, app.QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        var received = (await queue.ReceiveMessagesAsync(32)).Value;
+        return Assert.Single(received).Body.ToString();
+    }
+
+    private static MemoryWriterFunction Writer(TestService app) => ActivatorUtilities.CreateInstance<MemoryWriterFunction>(app.Services);
+
+    [Theory]
+    [InlineData(Mem0Flavor.Platform, "/v3/memories/add/", "Token " + TestService.Mem0Key, null)]
+    [InlineData(Mem0Flavor.Server, "/memories", null, TestService.Mem0Key)]
+    public async Task Writes_the_exchange_to_Mem0_for_the_right_user(Mem0Flavor flavor, string path, string? authorization, string? apiKey)
+    {
+        await using var app = await TestService.StartAsync(new TestServiceOptions { Mem0Flavor = flavor });
+        app.Model.Responder = _ => "I'm sorry! Let me look into order #1234.";
+        string message = await ChatAndReceiveAsync(app, "user-001", "Hi, my order #1234 hasn't arrived. It's been 10 days");
+
+        await Writer(app).Run(message, CancellationToken.None);
+
+        var add = Assert.Single(app.Mem0.RequestsFor(Mem0Operation.Add));
+        Assert.Equal(path, add.Path);
+        Assert.Equal(authorization, add.Authorization);
+        Assert.Equal(apiKey, add.XApiKey);
+        var body = add.BodyJson();
+        Assert.Equal("user-001", body.GetProperty("user_id").GetString());
+        Assert.Equal(
+            [("user", "Hi, my order #1234 hasn't arrived. It's been 10 days"), ("assistant", "I'm sorry! Let me look into order #1234.")],
+            body.GetProperty("messages").EnumerateArray().Select(m => (m.GetProperty("role").GetString(), m.GetProperty("content").GetString())));
+        Assert.Equal(TestService.ParseQueued(message).Id, body.GetProperty("metadata").GetProperty("exchange_id").GetString());
+        Assert.Contains("Hi, my order #1234 hasn't arrived. It's been 10 days", app.Mem0.MemoriesOf("user-001").Select(m => m.Memory));
+        Assert.Empty(app.Mem0.MemoriesOf("user-002"));
+    }
+
+    [Theory]
+    [InlineData(500)]
+    [InlineData(503)]
+    public async Task Mem0_server_errors_throw_so_the_runtime_retries(int status)
+    {
+        await using var app = await TestService.StartAsync();
+        string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
+        app.Mem0.AddFaults.FailAlways(FakeFault.WithStatus(status));
+
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, CancellationToken.None));
+
+        Assert.True(ex.IsTransient);
+        Assert.Equal((HttpStatusCode)status, ex.StatusCode);
+        Assert.Equal(0, app.Mem0.AddsCompleted);
+    }
+
+    [Fact]
+    public async Task Mem0_rate_limit_throws_with_its_retry_after_after_waiting_it_out_in_process()
+    {
+        await using var app = await TestService.StartAsync();
+        string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
+        app.Mem0.AddFaults.FailAlways(FakeFault.TooManyRequests(TimeSpan.FromSeconds(1)));
+
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, CancellationToken.None));
+
+        Assert.True(ex.IsTransient);
+        Assert.Equal(HttpStatusCode.TooManyRequests, ex.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), ex.RetryAfter);
+        Assert.Equal(3, app.Mem0.RequestCount(Mem0Operation.Add)); // the first try and two in-process retries honouring Retry-After
+    }
+
+    [Fact]
+    public async Task A_rate_limit_that_clears_is_retried_in_process_and_written_once()
+    {
+        await using var app = await TestService.StartAsync();
+        string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
+        app.Mem0.AddFaults.FailNext(1, FakeFault.TooManyRequests(TimeSpan.FromSeconds(1)));
+
+        await Writer(app).Run(message, CancellationToken.None);
+
+        Assert.Equal(1, app.Mem0.AddsCompleted);
+    }
+
+    [Fact]
+    public async Task Mem0_refusing_the_write_throws_so_it_ends_in_the_poison_queue()
+    {
+        await using var app = await TestService.StartAsync();
+        string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
+        app.Mem0.AddFaults.FailAlways(FakeFault.WithStatus(400));
+
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, CancellationToken.None));
+
+        Assert.False(ex.IsTransient);
+        Assert.Contains(app.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("refused the write"));
+    }
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("{\"v\":2,\"id\":\"x\",\"userId\":\"u\",\"createdAt\":\"2026-01-01T00:00:00Z\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")]
+    [InlineData("{\"v\":1,\"id\":\"x\",\"createdAt\":\"2026-01-01T00:00:00Z\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")]
+    [InlineData("{\"v\":1,\"id\":\"x\",\"userId\":\"u\",\"createdAt\":\"2026-01-01T00:00:00Z\",\"messages\":[]}")]
+    [InlineData("null")]
+    public async Task A_malformed_message_is_never_dropped_silently(string message)
+    {
+        await using var app = await TestService.StartAsync();
+
+        await Assert.ThrowsAsync<UnreadableMemoryWriteException>(() => Writer(app).Run(message, CancellationToken.None));
+
+        Assert.Empty(app.Mem0.Requests.ToList());
+        Assert.Contains(app.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("could not be read"));
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("hi\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_redelivered_claim_check_message_whose_payload_is_gone_completes_without_a_second_write()
+    {
+        await using var app = await TestService.StartAsync();
+        var queue = app.Services.GetRequiredService<MemoryWriteQueue>();
+        var big = new string('x', 16_000);
+        var sent = await queue.EnqueueAsync(new MemoryWriteMessage(1, "exchange-1", "user-001", DateTimeOffset.UtcNow,
+            Enumerable.Repeat(new Functions.Chat.ChatTurn("user", big), 5).ToArray()), CancellationToken.None);
+        string json = Encoding.UTF8.GetString(sent.ToUtf8Json());
+        Assert.NotNull(sent.PayloadBlob);
+
+        await Writer(app).Run(json, CancellationToken.None);
+        await Writer(app).Run(json, CancellationToken.None); // the queue delivers at least once
+
+        Assert.Equal(1, app.Mem0.AddsCompleted);
+        Assert.Equal(5, JsonDocument.Parse(Assert.Single(app.Mem0.RequestsFor(Mem0Operation.Add)).Body).RootElement.GetProperty("messages").GetArrayLength());
+    }
+}

@@ -1,0 +1,66 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using SupportAgent.Fakes;
+using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Tests.Support;
+
+namespace SupportAgent.Functions.Tests.Scenario;
+
+/// <summary>
+/// The tutorial's scenario through the real service: the chat function, the queue on Azurite, the queue listener
+/// running the memory writer, and memory, for each memory backend. Monday's order is known on Tuesday, to that user only.
+/// </summary>
+public sealed class TutorialScenarioTests
+{
+    public static TheoryData<string> Backends() => ["platform", "server", "local"];
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_new_session_remembers_the_order_and_other_users_see_nothing_of_it(string backend)
+    {
+        await using var app = await TestService.StartAsync(new TestServiceOptions
+        {
+            Mem0Flavor = backend == "server" ? Mem0Flavor.Server : Mem0Flavor.Platform,
+            LocalMemory = backend == "local",
+            RunQueueListener = true,
+        });
+
+        // Monday: user-001 reports the order.
+        using (var monday = await app.PostChatAsync("user-001", ("user", "Hi, my order #1234 hasn't arrived. It's been 10 days")))
+        {
+            Assert.Equal(HttpStatusCode.OK, monday.StatusCode);
+        }
+        await WaitUntilRemembered(app, backend, "user-001");
+
+        // Tuesday: a new session sends only "Any updates?".
+        using var tuesday = await app.PostChatAsync("user-001", ("user", "Any updates?"));
+        Assert.Equal(HttpStatusCode.OK, tuesday.StatusCode);
+        var body = await tuesday.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(body.GetProperty("memoriesUsed").GetInt32() >= 1);
+        string tuesdayPrompt = app.Model.Requests.ToList()[^1].SystemPrompt!;
+        Assert.Contains("order #1234", tuesdayPrompt);
+        Assert.Contains("10 days", tuesdayPrompt);
+        Assert.Contains("1234", body.GetProperty("message").GetString()); // the fake model repeats what it was told it remembers
+
+        // Another user asking the same sees nothing of user-001's.
+        using var other = await app.PostChatAsync("user-002", ("user", "Any updates?"));
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        Assert.Equal(0, (await other.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("memoriesUsed").GetInt32());
+        Assert.DoesNotContain("1234", app.Model.Requests.ToList()[^1].SystemPrompt);
+    }
+
+    private static async Task WaitUntilRemembered(TestService app, string backend, string userId)
+    {
+        if (backend == "local")
+        {
+            var store = (LocalMemoryStore)app.Services.GetService(typeof(LocalMemoryStore))!;
+            await Eventually.WaitFor(async () => (await store.ListAsync(userId, CancellationToken.None)).Count, n => n >= 1,
+                TimeSpan.FromSeconds(30), "the local store to hold the exchange");
+        }
+        else
+        {
+            await app.Mem0.WaitForAddsAsync(userId, 1, TimeSpan.FromSeconds(30));
+        }
+    }
+}

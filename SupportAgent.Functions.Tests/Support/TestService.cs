@@ -1,0 +1,216 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SupportAgent.Fakes;
+using SupportAgent.Functions.Configuration;
+using SupportAgent.Functions.Memory;
+using SupportAgent.SelfHost;
+
+namespace SupportAgent.Functions.Tests.Support;
+
+public sealed record TestServiceOptions
+{
+    public Mem0Flavor Mem0Flavor { get; init; } = Mem0Flavor.Platform;
+
+    /// <summary>Use MEM0_API=local (the table-backed store) instead of a fake Mem0.</summary>
+    public bool LocalMemory { get; init; }
+
+    public bool RunQueueListener { get; init; }
+
+    /// <summary>Call the model through the Azure OpenAI deployment route instead of the OpenAI one.</summary>
+    public bool AzureModel { get; init; }
+
+    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+}
+
+/// <summary>
+/// The real service (the self host: the function app's classes on Kestrel, over real HTTP on loopback) wired to
+/// fake OpenAI and Mem0 servers and to Azurite, with a queue of its own. Hosts can be stopped and started again
+/// over the same fakes and queue, as a restart would.
+/// </summary>
+public sealed class TestService : IAsyncDisposable
+{
+    public const string OpenAiKey = "test-openai-key";
+    public const string Mem0Key = "test-mem0-key";
+
+    private readonly TestServiceOptions _options;
+    private WebApplication? _app;
+
+    private TestService(TestServiceOptions options, FakeOpenAiServer model, FakeMem0Server mem0)
+    {
+        _options = options;
+        Model = model;
+        Mem0 = mem0;
+        QueueName = Azurite.UniqueQueueName();
+    }
+
+    public FakeOpenAiServer Model { get; }
+
+    public FakeMem0Server Mem0 { get; }
+
+    public string QueueName { get; }
+
+    public HttpClient Client { get; private set; } = new();
+
+    public LogCapture Logs { get; } = new();
+
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The host is not running.");
+
+    /// <summary>The memory-writes queue read raw (no decoding), to see exactly what the trigger would receive.</summary>
+    public QueueClient RawQueue => Azurite.Instance.Queue(QueueName);
+
+    public QueueClient RawPoisonQueue => Azurite.Instance.Queue(QueueName + "-poison");
+
+    public static async Task<TestService> StartAsync(TestServiceOptions? options = null)
+    {
+        options ??= new TestServiceOptions();
+        _ = Azurite.Instance; // fail fast, with its own message, if Azurite cannot start
+        var model = await FakeOpenAiServer.StartNewAsync(new FakeOpenAiServerOptions());
+        var mem0 = await FakeMem0Server.StartNewAsync(new FakeMem0ServerOptions { Flavor = options.Mem0Flavor, ApiKey = Mem0Key });
+        var service = new TestService(options, model, mem0);
+        await service.StartHostAsync();
+        return service;
+    }
+
+    public Dictionary<string, string?> EffectiveSettings()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            [SettingNames.SelfHostPort] = "0",
+            [SettingNames.ConfigKey(SettingNames.Storage)] = Azurite.Instance.ConnectionString,
+            [SettingNames.MemoryQueueName] = QueueName,
+            [SettingNames.Mem0Api] = _options.LocalMemory ? "local" : _options.Mem0Flavor == Mem0Flavor.Server ? "server" : "platform",
+            [SettingNames.Mem0BaseUrl] = _options.LocalMemory ? null : Mem0.BaseUrl,
+            [SettingNames.Mem0ApiKey] = _options.LocalMemory ? null : Mem0Key,
+            // Fast polling so tests see queue work quickly; host.json's values are what production uses.
+            ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
+        };
+        if (_options.AzureModel)
+        {
+            settings[SettingNames.AzureOpenAiEndpoint] = Model.AzureEndpoint;
+            settings[SettingNames.AzureOpenAiDeployment] = "support-gpt";
+            settings[SettingNames.AzureOpenAiApiKey] = OpenAiKey;
+        }
+        else
+        {
+            settings[SettingNames.OpenAiBaseUrl] = Model.OpenAiBaseUrl;
+            settings[SettingNames.OpenAiApiKey] = OpenAiKey;
+        }
+        foreach (var (key, value) in _options.Settings)
+        {
+            settings[SettingNames.ConfigKey(key)] = value;
+        }
+        return settings;
+    }
+
+    public async Task StartHostAsync()
+    {
+        if (_app is not null)
+        {
+            throw new InvalidOperationException("A host is already running.");
+        }
+        var app = SelfHostApp.Build([], new SelfHostOptions
+        {
+            LocalSettingsDirectories = [],
+            Overrides = EffectiveSettings(),
+            RunQueueListener = _options.RunQueueListener,
+            Customize = builder =>
+            {
+                builder.Logging.ClearProviders(); // no console noise; every line is kept for the log-hygiene checks
+                builder.Logging.AddProvider(Logs);
+            },
+        });
+        var problems = SettingsCheck.FindProblems(app.Services);
+        Assert.True(problems.Count == 0, "Test settings are incomplete: " + string.Join("; ", problems));
+        await app.StartAsync();
+        _app = app;
+        string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public async Task StopHostAsync()
+    {
+        if (_app is { } app)
+        {
+            _app = null;
+            Client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    public Task<HttpResponseMessage> PostChatAsync(string userId, params (string Role, string Content)[] messages) =>
+        Client.PostAsJsonAsync("/api/chat", new { userId, messages = messages.Select(m => new { role = m.Role, content = m.Content }) });
+
+    public Task<HttpResponseMessage> PostRawAsync(string body, string contentType = "application/json") =>
+        Client.PostAsync("/api/chat", new StringContent(body, Encoding.UTF8, contentType));
+
+    /// <summary>Every message on the memory-writes queue, peeked (left in place), Base64-decoded.</summary>
+    public async Task<IReadOnlyList<string>> PeekQueuedAsync()
+    {
+        if (!await RawQueue.ExistsAsync())
+        {
+            return [];
+        }
+        PeekedMessage[] peeked = (await RawQueue.PeekMessagesAsync(32)).Value;
+        return peeked.Select(m => Encoding.UTF8.GetString(Convert.FromBase64String(m.Body.ToString()))).ToArray();
+    }
+
+    public async Task<int> QueueLengthAsync(QueueClient queue) =>
+        await queue.ExistsAsync() ? (await queue.PeekMessagesAsync(32)).Value.Length : 0;
+
+    public static MemoryWriteMessage ParseQueued(string json)
+    {
+        Assert.True(MemoryWriteMessage.TryParse(json, out var message, out string reason), "Queued message does not parse: " + reason);
+        return message;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopHostAsync();
+        await Model.DisposeAsync();
+        await Mem0.DisposeAsync();
+        try
+        {
+            await RawQueue.DeleteIfExistsAsync();
+            await RawPoisonQueue.DeleteIfExistsAsync();
+        }
+        catch (Azure.RequestFailedException)
+        {
+            // Azurite is per test run and in memory; leftovers vanish with it.
+        }
+    }
+}
+
+/// <summary>Collects every log line the service writes, to check what the logs must never contain.</summary>
+public sealed class LogCapture : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyList<string> Lines => _lines.ToArray();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+        }
+    }
+}
