@@ -73,7 +73,7 @@ public sealed class ChatValidationTests(ChatValidationTests.Service fixture) : I
     [Fact]
     public async Task Oversized_body_gets_413()
     {
-        string huge = Body("\"u1\"", "[" + Msg("user", new string('a', 5 * 1024 * 1024)) + "]");
+        string huge = Body("\"u1\"", "[" + Msg("user", new string('a', 11 * 1024 * 1024)) + "]");
 
         using var response = await fixture.App.PostRawAsync(huge);
 
@@ -84,7 +84,7 @@ public sealed class ChatValidationTests(ChatValidationTests.Service fixture) : I
     [Fact]
     public async Task Oversized_chunked_body_without_content_length_gets_413()
     {
-        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(Body("\"u1\"", "[" + Msg("user", new string('a', 5 * 1024 * 1024)) + "]"))));
+        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(Body("\"u1\"", "[" + Msg("user", new string('a', 11 * 1024 * 1024)) + "]"))));
         content.Headers.ContentType = new("application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat") { Content = content };
         request.Headers.TransferEncodingChunked = true;

@@ -68,7 +68,7 @@ public sealed class SelfHostQueueTests
         }
 
         await app.Mem0.WaitForAddsAsync(5, TimeSpan.FromSeconds(60));
-        Assert.All(Enumerable.Range(0, 5), i => Assert.Contains($"My order #{1000 + i} is late", app.Mem0.MemoriesOf($"user-{i}").Select(m => m.Memory)));
+        Assert.All(Enumerable.Range(0, 5), i => Assert.Contains($"My order #{1000 + i} is late", app.Mem0.MemoriesOf($"user-{i}").Select(m => m.Text)));
         Assert.Equal(0, await app.QueueLengthAsync(app.RawPoisonQueue));
     }
 

@@ -46,7 +46,7 @@ public sealed class MemoryWriterFunctionTests
             [("user", "Hi, my order #1234 hasn't arrived. It's been 10 days"), ("assistant", "I'm sorry! Let me look into order #1234.")],
             body.GetProperty("messages").EnumerateArray().Select(m => (m.GetProperty("role").GetString(), m.GetProperty("content").GetString())));
         Assert.Equal(TestService.ParseQueued(message).Id, body.GetProperty("metadata").GetProperty("exchange_id").GetString());
-        Assert.Contains("Hi, my order #1234 hasn't arrived. It's been 10 days", app.Mem0.MemoriesOf("user-001").Select(m => m.Memory));
+        Assert.Contains("Hi, my order #1234 hasn't arrived. It's been 10 days", app.Mem0.MemoriesOf("user-001").Select(m => m.Text));
         Assert.Empty(app.Mem0.MemoriesOf("user-002"));
     }
 

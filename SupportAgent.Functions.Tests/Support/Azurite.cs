@@ -45,7 +45,6 @@ public sealed class Azurite
         }
 
         int blobPort = FreePort(), queuePort = FreePort(), tablePort = FreePort();
-        string location = Directory.CreateTempSubdirectory("supportagent-azurite-").FullName;
         var start = new ProcessStartInfo("node")
         {
             RedirectStandardOutput = true,
@@ -55,7 +54,6 @@ public sealed class Azurite
         foreach (var arg in new[]
                  {
                      script, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence",
-                     "--location", location,
                      "--blobHost", "127.0.0.1", "--blobPort", blobPort.ToString(),
                      "--queueHost", "127.0.0.1", "--queuePort", queuePort.ToString(),
                      "--tableHost", "127.0.0.1", "--tablePort", tablePort.ToString(),
@@ -78,7 +76,7 @@ public sealed class Azurite
         process.OutputDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(process, location);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(process);
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!(IsListening(queuePort) && IsListening(blobPort)))
@@ -89,7 +87,7 @@ public sealed class Azurite
             }
             if (DateTime.UtcNow > deadline)
             {
-                Stop(process, location);
+                Stop(process);
                 throw new InvalidOperationException($"Azurite did not listen on 127.0.0.1:{queuePort} within 30 s: {errors}");
             }
             Thread.Sleep(50); // polling a port; not test synchronisation
@@ -103,7 +101,7 @@ public sealed class Azurite
         return new Azurite(connectionString, process);
     }
 
-    private static void Stop(Process process, string location)
+    private static void Stop(Process process)
     {
         try
         {
@@ -112,11 +110,10 @@ public sealed class Azurite
                 process.Kill(entireProcessTree: true);
                 process.WaitForExit(5000);
             }
-            Directory.Delete(location, recursive: true);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
+        catch (InvalidOperationException)
         {
-            // Already gone, or the folder is still in use: nothing more to do at exit.
+            // Already gone: nothing more to do at exit.
         }
     }
 

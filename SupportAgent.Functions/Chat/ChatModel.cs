@@ -52,10 +52,15 @@ public sealed class ChatModel(ChatClient client)
         {
             throw Classify(ex);
         }
-        catch (AggregateException ex) when (ex.InnerExceptions.LastOrDefault() is ClientResultException last)
+        catch (AggregateException ex) when (!cancellationToken.IsCancellationRequested)
         {
             // The client's retry policy reports every failed attempt; the last one says how it ended.
-            throw Classify(last);
+            throw ex.InnerExceptions.LastOrDefault() switch
+            {
+                ClientResultException last => Classify(last),
+                OperationCanceledException or TimeoutException => new ModelException(ModelFailure.Timeout, 0, "The model did not answer in time.", inner: ex),
+                _ => new ModelException(ModelFailure.Unavailable, 0, "The model could not be reached.", inner: ex),
+            };
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -17,8 +17,11 @@ public static class ChatRequestReader
     public const int MaxMessages = 100;
     public const int MaxContentLength = 16_000;
 
-    /// <summary>Largest body accepted: 100 messages of 16,000 characters, with room for JSON escaping of non-ASCII text.</summary>
-    public const int MaxBodyBytes = 4 * 1024 * 1024;
+    /// <summary>
+    /// Largest body accepted: room for 100 messages of 16,000 characters even when every character is sent as a
+    /// six-byte JSON escape (\uXXXX), so no input that passes validation can be refused for its encoding.
+    /// </summary>
+    public const int MaxBodyBytes = 10 * 1024 * 1024;
 
     public static async Task<(ChatRequest? Request, ChatInputProblem? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
