@@ -47,13 +47,14 @@ public sealed class Azurite
         int blobPort = FreePort(), queuePort = FreePort(), tablePort = FreePort();
         var start = new ProcessStartInfo("node")
         {
+            RedirectStandardInput = true, // held open until this process ends; see azurite-host.js
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         foreach (var arg in new[]
                  {
-                     script, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence",
+                     Path.Combine(AppContext.BaseDirectory, "Support", "azurite-host.js"), script, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence",
                      "--blobHost", "127.0.0.1", "--blobPort", blobPort.ToString(),
                      "--queueHost", "127.0.0.1", "--queuePort", queuePort.ToString(),
                      "--tableHost", "127.0.0.1", "--tablePort", tablePort.ToString(),
