@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the service, the tests and the benchmark need on a fresh machine, and nothing when it is already there:
-# the pinned npm packages (Azurite, the Azure Storage emulator) from package-lock.json.
+# the pinned npm packages (Azurite, the Azure Storage emulator) from package-lock.json, and the Bicep CLI
+# (from NuGet) that the infrastructure tests compile infra/main.bicep with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +15,5 @@ if [[ ! -x node_modules/.bin/azurite || ! -f $stamp || "$(cat "$stamp")" != "$wa
   npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$want" > "$stamp"
 fi
+
+bash scripts/install-bicep.sh >/dev/null
