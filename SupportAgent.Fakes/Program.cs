@@ -77,7 +77,7 @@ Console.WriteLine($"# AZURE_OPENAI_ENDPOINT={openAi.AzureEndpoint}");
 Console.WriteLine($"# AZURE_OPENAI_DEPLOYMENT=gpt-4o-mini");
 Console.WriteLine($"# AZURE_OPENAI_API_KEY={openAiKey}");
 Console.WriteLine($"# Control: GET /_fake/stats, POST /_fake/config, POST /_fake/reset on either server.");
-Console.WriteLine("Running; press Ctrl-C to stop.");
+Console.WriteLine("Running; press Ctrl-C (or send SIGTERM) to stop.");
 
 var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
