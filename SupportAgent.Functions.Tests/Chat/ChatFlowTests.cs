@@ -233,6 +233,22 @@ public sealed class ChatFlowTests
     }
 
     [Fact]
+    public async Task A_long_model_rate_limit_is_not_waited_out_on_the_users_time()
+    {
+        await using var app = await TestService.StartAsync();
+        app.Model.Faults.FailAlways(FakeFault.TooManyRequests(TimeSpan.FromSeconds(60)));
+
+        var clock = Stopwatch.StartNew();
+        using var response = await app.PostChatAsync("user-001", ("user", "Hello"));
+        clock.Stop();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(60), response.Headers.RetryAfter?.Delta);
+        Assert.Equal(1, app.Model.RequestCount); // no retry the provider said was pointless for a minute
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"reply took {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task Model_unreachable_is_503()
     {
         await using var app = await TestService.StartAsync();

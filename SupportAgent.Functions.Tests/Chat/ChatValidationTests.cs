@@ -39,6 +39,8 @@ public sealed class ChatValidationTests(ChatValidationTests.Service fixture) : I
         { "userId with a control character", Body("\"user\\u0001x\"", OneUserMessage), "userId" },
         { "userId with a newline", Body("\"user\\nx\"", OneUserMessage), "userId" },
         { "userId wildcard", Body("\"*\"", OneUserMessage), "userId" },
+        { "userId containing a wildcard", Body("\"bob*\"", OneUserMessage), "userId" },
+        { "userId with surrounding spaces", Body("\" u1 \"", OneUserMessage), "userId" },
         { "messages missing", """{"userId":"u1"}""", "messages" },
         { "messages null", Body("\"u1\"", "null"), "messages" },
         { "messages not an array", Body("\"u1\"", "\"hello\""), "messages" },

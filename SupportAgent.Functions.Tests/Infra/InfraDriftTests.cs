@@ -19,6 +19,8 @@ public sealed class InfraDriftTests
         // Alternatives to __accountName for custom endpoints (private endpoints, Azurite, sovereign clouds); the account name suffices.
         [SettingNames.StorageQueueServiceUri] = "alternative to __accountName; not needed for a public-cloud account",
         [SettingNames.StorageBlobServiceUri] = "alternative to __accountName; not needed for a public-cloud account",
+        // Tables hold memories only for MEM0_API=local, the development store a deployment does not use.
+        [SettingNames.StorageTableServiceUri] = "alternative to __accountName, for the local development memory store only",
         // Only for a user-assigned identity; the app runs with its system-assigned identity.
         [SettingNames.StorageCredential] = "user-assigned identity only; the app uses its system-assigned identity",
         [SettingNames.StorageClientId] = "user-assigned identity only; the app uses its system-assigned identity",

@@ -95,21 +95,13 @@ public sealed class ChatModel(ChatClient client)
         return new ModelException(ModelFailure.BadGateway, status, $"The model provider answered with HTTP {status}.", inner: ex);
     }
 
-    private static TimeSpan? RetryAfter(ClientResultException ex)
-    {
-        var response = ex.GetRawResponse();
-        if (response is not null && response.Headers.TryGetValue("Retry-After", out var value) && int.TryParse(value, out int seconds))
-        {
-            return TimeSpan.FromSeconds(seconds);
-        }
-        return null;
-    }
+    private static TimeSpan? RetryAfter(ClientResultException ex) => ChatRetryPolicy.RetryAfter(ex.GetRawResponse());
 
     /// <summary>Builds the provider's client from the settings, sending through the app's pooled HttpClient.</summary>
     public static ChatClient CreateClient(ModelOptions o, HttpClient httpClient)
     {
         var transport = new HttpClientPipelineTransport(httpClient);
-        var retry = new ClientRetryPolicy(maxRetries: 2); // honours Retry-After; keeps a blip from reaching the user
+        var retry = new ChatRetryPolicy();
         if (o.Provider == ModelProvider.AzureOpenAi)
         {
             var azureOptions = new AzureOpenAIClientOptions { Transport = transport, RetryPolicy = retry, NetworkTimeout = o.Timeout };
@@ -128,5 +120,36 @@ public sealed class ChatModel(ChatClient client)
         // Local OpenAI-compatible servers (Ollama, vLLM, LM Studio) usually need no key, but the client requires one.
         string key = string.IsNullOrWhiteSpace(o.OpenAiApiKey) ? "no-key" : o.OpenAiApiKey.Trim();
         return new ChatClient(o.ModelName, new ApiKeyCredential(key), options);
+    }
+}
+
+/// <summary>
+/// Retries a failed model call twice, honouring Retry-After, but never makes the user wait long for it: when the
+/// provider asks for more than <see cref="MaxWait"/>, the call fails at once and the client gets 503 with that Retry-After.
+/// </summary>
+internal sealed class ChatRetryPolicy() : ClientRetryPolicy(maxRetries: 2)
+{
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(3);
+
+    protected override bool ShouldRetry(PipelineMessage message, Exception? exception) =>
+        base.ShouldRetry(message, exception) && !(RetryAfter(message.Response) > MaxWait);
+
+    protected override ValueTask<bool> ShouldRetryAsync(PipelineMessage message, Exception? exception) =>
+        RetryAfter(message.Response) > MaxWait ? ValueTask.FromResult(false) : base.ShouldRetryAsync(message, exception);
+
+    internal static TimeSpan? RetryAfter(PipelineResponse? response)
+    {
+        if (response is not null && response.Headers.TryGetValue("Retry-After", out var value))
+        {
+            if (int.TryParse(value, out int seconds))
+            {
+                return TimeSpan.FromSeconds(seconds);
+            }
+            if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var date))
+            {
+                return date - DateTimeOffset.UtcNow;
+            }
+        }
+        return null;
     }
 }

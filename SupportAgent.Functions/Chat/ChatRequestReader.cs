@@ -84,10 +84,10 @@ public static class ChatRequestReader
         {
             return (null, Invalid("userId", "userId must not contain control characters."));
         }
-        if (userId.Trim() == "*")
+        if (userId.Contains('*', StringComparison.Ordinal))
         {
-            // Mem0 reads "*" as "all users": a client must never be able to search or write across users.
-            return (null, Invalid("userId", "userId \"*\" is reserved."));
+            // Mem0 reads "*" as "all users": no id that could act as a wildcard may scope a search or a write.
+            return (null, Invalid("userId", "userId must not contain \"*\"."));
         }
         if (userId != userId.Trim())
         {
