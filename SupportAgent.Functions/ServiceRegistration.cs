@@ -74,11 +74,19 @@ public static class ServiceRegistration
         return services;
     }
 
+    private static readonly TimeSpan Mem0MaxRetryAfterWait = TimeSpan.FromSeconds(5);
+
     private static void ConfigureMem0Resilience(HttpStandardResilienceOptions o)
     {
         o.Retry.MaxRetryAttempts = 2;
         o.Retry.Delay = TimeSpan.FromMilliseconds(200);
-        o.Retry.MaxDelay = TimeSpan.FromSeconds(5); // a longer Retry-After is left to the queue's own retry
+        o.Retry.MaxDelay = TimeSpan.FromSeconds(5);
+        // Honour a short Retry-After in process; a longer one is not waited out here: the call fails at once and the
+        // queue retries the message later (the chat path has its own, shorter, budget anyway).
+        var shouldHandle = o.Retry.ShouldHandle;
+        o.Retry.ShouldHandle = args => args.Outcome.Result?.Headers.RetryAfter?.Delta > Mem0MaxRetryAfterWait
+            ? ValueTask.FromResult(false)
+            : shouldHandle(args);
         // A self-hosted Mem0 server runs the LLM extraction inside the add request: 4-12 s is normal there.
         o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(30);
         o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(60);

@@ -82,6 +82,20 @@ public sealed class MemoryWriterFunctionTests
     }
 
     [Fact]
+    public async Task A_long_Mem0_retry_after_is_left_to_the_queue_instead_of_waited_out()
+    {
+        await using var app = await TestService.StartAsync();
+        string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
+        app.Mem0.AddFaults.FailAlways(FakeFault.TooManyRequests(TimeSpan.FromSeconds(120)));
+
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, CancellationToken.None));
+
+        Assert.True(ex.IsTransient);
+        Assert.Equal(TimeSpan.FromSeconds(120), ex.RetryAfter);
+        Assert.Equal(1, app.Mem0.RequestCount(Mem0Operation.Add));
+    }
+
+    [Fact]
     public async Task A_rate_limit_that_clears_is_retried_in_process_and_written_once()
     {
         await using var app = await TestService.StartAsync();
