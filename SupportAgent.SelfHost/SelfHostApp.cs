@@ -12,8 +12,8 @@ namespace SupportAgent.SelfHost;
 /// <summary>How to build the self host; tests pass explicit settings and no settings file.</summary>
 public sealed class SelfHostOptions
 {
-    /// <summary>Folders searched, in order, for local.settings.json.</summary>
-    public IReadOnlyList<string> LocalSettingsDirectories { get; init; } = [Directory.GetCurrentDirectory(), AppContext.BaseDirectory];
+    /// <summary>Folders searched, in order, for local.settings.json: the folder the host is started in (the top level, by scripts/run.sh).</summary>
+    public IReadOnlyList<string> LocalSettingsDirectories { get; init; } = [Directory.GetCurrentDirectory()];
 
     /// <summary>Settings that win over everything else.</summary>
     public IReadOnlyDictionary<string, string?> Overrides { get; init; } = new Dictionary<string, string?>();

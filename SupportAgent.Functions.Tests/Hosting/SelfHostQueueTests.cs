@@ -6,7 +6,7 @@ using SupportAgent.Functions.Tests.Support;
 namespace SupportAgent.Functions.Tests.Hosting;
 
 /// <summary>The self host's queue listener (the WebJobs SDK's) with host.json's retry semantics, against Azurite.</summary>
-public sealed class SelfHostQueueTests
+public sealed class SelfHostQueueTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static TestServiceOptions ListenerWith(string visibilityTimeout = "00:00:00.500", int maxDequeueCount = 5) => new()
     {
@@ -94,7 +94,7 @@ public sealed class SelfHostQueueTests
             TimeSpan.FromSeconds(90), "every exchange to be written after the restart");
         int writes = app.Mem0.AddsCompleted;
         // At-least-once: a write cut off by the stop may be repeated. Counted and reported, never lost.
-        Console.WriteLine($"restart: {chats} exchanges, {writes} completed writes, {writes - chats} duplicates");
+        output.WriteLine($"restart: {chats} exchanges, {writes} completed writes, {writes - chats} duplicates");
         Assert.True(writes >= chats);
         Assert.Equal(0, await app.QueueLengthAsync(app.RawPoisonQueue));
     }

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using SupportAgent.Functions.Tests.Support;
+using SupportAgent.SelfHost;
+
+namespace SupportAgent.Functions.Tests.Hosting;
+
+/// <summary>The self host reads the files `func start` reads: local.settings.json and host.json.</summary>
+public sealed class SelfHostSettingsTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("supportagent-settings-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [Fact]
+    public void Local_settings_values_become_settings_and_the_host_section_gives_port_and_cors()
+    {
+        File.WriteAllText(Path.Combine(_dir.FullName, "local.settings.json"), """
+            {
+              "IsEncrypted": false,
+              "Values": {
+                "OPENAI_API_KEY": "sk-local",
+                "AzureWebJobsStorage__accountName": "mystorage",
+                "MEMORY_SEARCH_TOP_K": 7
+              },
+              "Host": { "LocalHttpPort": 7077, "CORS": "http://localhost:3000" }
+            }
+            """);
+
+        var local = LocalSettings.Find(Path.Combine(_dir.FullName, "missing"), _dir.FullName);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(local.Values).Build();
+
+        Assert.Equal("sk-local", configuration["OPENAI_API_KEY"]);
+        Assert.Equal("mystorage", configuration["AzureWebJobsStorage:accountName"]); // the environment-variable spelling, as IConfiguration reads it
+        Assert.Equal("7", configuration["MEMORY_SEARCH_TOP_K"]);
+        Assert.Equal(7077, local.LocalHttpPort);
+        Assert.Equal("http://localhost:3000", local.Cors);
+    }
+
+    [Fact]
+    public void A_broken_local_settings_file_is_reported_with_its_path()
+    {
+        string path = Path.Combine(_dir.FullName, "local.settings.json");
+        File.WriteAllText(path, "{ \"Values\": { ");
+
+        var ex = Assert.Throws<InvalidDataException>(() => LocalSettings.Read(path));
+
+        Assert.Contains(path, ex.Message);
+    }
+
+    [Fact]
+    public void Host_json_gives_the_route_prefix_and_queue_settings_and_app_settings_override_them()
+    {
+        var overrides = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureFunctionsJobHost:extensions:queues:maxDequeueCount"] = "2",
+        }).Build();
+
+        var hostJson = HostJson.Load(Path.Combine(RepoPaths.Root, "host.json"), overrides);
+
+        Assert.Equal("api", hostJson.RoutePrefix);
+        Assert.Equal(2, hostJson.Queues.MaxDequeueCount);
+        Assert.Equal(TimeSpan.FromSeconds(30), hostJson.Queues.VisibilityTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), hostJson.Queues.MaxPollingInterval);
+        Assert.Equal(16, hostJson.Queues.BatchSize);
+        Assert.Equal("base64", hostJson.Queues.MessageEncoding);
+    }
+
+    [Fact]
+    public async Task Without_a_model_the_self_host_stops_at_once_naming_the_settings_without_a_stack_trace()
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "SupportAgent.SelfHost.dll")])
+        {
+            WorkingDirectory = _dir.FullName, // no local.settings.json here
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var name in new[] { "OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_API_KEY" })
+        {
+            start.Environment.Remove(name);
+        }
+        start.Environment["PORT"] = Azurite.FreePort().ToString();
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(2, process.ExitCode);
+        string errors = await stderr;
+        Assert.Contains("OPENAI_API_KEY", errors);
+        Assert.Contains("AZURE_OPENAI_ENDPOINT", errors);
+        Assert.DoesNotContain("   at ", errors + await stdout);
+    }
+}
