@@ -38,7 +38,10 @@ public sealed partial class ChatService(
         try
         {
             var sent = await queue.EnqueueAsync(message, timeout.Token);
-            LogQueued(logger, message.Id, UserRef.For(message.UserId), message.Messages!.Count, sent.PayloadBlob is not null);
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                LogQueued(logger, message.Id, UserRef.For(message.UserId), message.Messages!.Count, sent.PayloadBlob is not null);
+            }
             return true;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -28,7 +28,10 @@ public sealed partial class MemoryRecall(IMem0Client mem0, IOptions<MemoryOption
         {
             var items = await mem0.SearchAsync(userId, query, _options.SearchTopK, linked.Token);
             var facts = items.Select(i => i.Memory.Trim()).Where(m => m.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
-            LogRecalled(logger, UserRef.For(userId), facts.Length, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+            if (logger.IsEnabled(LogLevel.Debug)) // the hash is only worth computing when the line is written
+            {
+                LogRecalled(logger, UserRef.For(userId), facts.Length, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+            }
             return new RecalledMemories(facts, MemoryStatus.Ok);
         }
         catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
