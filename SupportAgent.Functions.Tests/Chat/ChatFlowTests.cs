@@ -174,6 +174,28 @@ public sealed class ChatFlowTests
     }
 
     [Fact]
+    public async Task The_local_store_unreachable_still_answers_without_memories()
+    {
+        await using var app = await TestService.StartAsync(new TestServiceOptions
+        {
+            LocalMemory = true,
+            Settings = new Dictionary<string, string?> { ["AzureWebJobsStorage"] = UnreachableStorage() },
+        });
+
+        using var response = await app.PostChatAsync("user-001", ("user", "Any updates?"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.NotEqual("ok", body.GetProperty("memory").GetString());
+        Assert.False(body.GetProperty("memorySaved").GetBoolean());
+    }
+
+    private static string UnreachableStorage() =>
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+        $"QueueEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;BlobEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;" +
+        $"TableEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;";
+
+    [Fact]
     public async Task Mem0_errors_still_answer_without_memories()
     {
         await using var app = await TestService.StartAsync();
@@ -281,11 +303,7 @@ public sealed class ChatFlowTests
         await using var app = await TestService.StartAsync(new TestServiceOptions
         {
             // Storage that refuses connections: the reply must not depend on it.
-            Settings = new Dictionary<string, string?>
-            {
-                ["AzureWebJobsStorage"] = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-                    $"QueueEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;BlobEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;",
-            },
+            Settings = new Dictionary<string, string?> { ["AzureWebJobsStorage"] = UnreachableStorage() },
         });
 
         using var response = await app.PostChatAsync("user-001", ("user", "Hello"));

@@ -39,8 +39,9 @@ public sealed partial class MemoryRecall(IMem0Client mem0, IOptions<MemoryOption
             LogTimedOut(logger, UserRef.For(userId), _options.SearchTimeoutMs);
             return RecalledMemories.None(MemoryStatus.TimedOut);
         }
-        catch (Exception ex) when (ex is Mem0Exception or HttpRequestException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            // Whatever failed (Mem0, the network, the local store's storage account), the reply goes on without memories.
             if (budget.IsCancellationRequested)
             {
                 LogTimedOut(logger, UserRef.For(userId), _options.SearchTimeoutMs);

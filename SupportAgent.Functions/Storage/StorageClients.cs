@@ -24,6 +24,7 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
             // The Functions queue trigger expects Base64 (host.json messageEncoding), and the SDK default is none.
             MessageEncoding = QueueMessageEncoding.Base64,
         };
+        ConfigureRetry(clientOptions);
         return o.UsesConnectionString
             ? new QueueServiceClient(o.ConnectionString, clientOptions)
             : new QueueServiceClient(o.QueueEndpoint, _credential.Value, clientOptions);
@@ -33,6 +34,7 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
     {
         var o = options.Value;
         var clientOptions = new BlobClientOptions(BlobServiceVersion);
+        ConfigureRetry(clientOptions);
         return o.UsesConnectionString
             ? new BlobServiceClient(o.ConnectionString, clientOptions)
             : new BlobServiceClient(o.BlobEndpoint, _credential.Value, clientOptions);
@@ -43,6 +45,7 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
     {
         var o = options.Value;
         var clientOptions = new TableClientOptions(TableClientOptions.ServiceVersion.V2019_02_02);
+        ConfigureRetry(clientOptions);
         if (o.UsesConnectionString)
         {
             return new TableServiceClient(o.ConnectionString, clientOptions);
@@ -50,6 +53,19 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
         var endpoint = o.TableEndpoint ?? throw new InvalidOperationException(
             $"{Configuration.SettingNames.StorageTableServiceUri} (or {Configuration.SettingNames.StorageAccountName}) is needed for the local memory store.");
         return new TableServiceClient(endpoint, _credential.Value, clientOptions);
+    }
+
+    /// <summary>
+    /// The chat reply waits for the enqueue, so storage trouble must fail fast (a few quick retries, about half a
+    /// second when storage refuses connections) instead of the SDK default of several seconds of backoff.
+    /// </summary>
+    private static void ConfigureRetry(ClientOptions options)
+    {
+        options.Retry.MaxRetries = 2;
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(100);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(2);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
     }
 
     // Pinned so the same build talks to Azure and to Azurite releases that do not yet know the SDK's newest version.
