@@ -1,0 +1,120 @@
+using System.Runtime.InteropServices;
+using SupportAgent.Benchmark;
+
+// The chat endpoint's benchmark (issue 4). Progress goes to stderr; the table and one JSON line go to stdout.
+
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine($"bench: {ex.Message}");
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+
+string root = FindRepoRoot();
+string output = Path.GetFullPath(string.IsNullOrEmpty(options.OutputDir) ? Path.Combine(root, "artifacts", "bench") : options.OutputDir);
+Directory.CreateDirectory(output);
+options = options with { RepoRoot = root, OutputDir = output };
+
+// Ctrl-C, SIGTERM or SIGHUP: stop the load and everything started, then exit.
+using var cts = new CancellationTokenSource();
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    Console.Error.WriteLine("bench: stopping…");
+    cts.Cancel();
+}
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+
+var progress = Console.Error;
+var started = DateTimeOffset.UtcNow;
+// Always here, whatever --output says: scripts/bench.sh reads it to clean up after a killed benchmark.
+var pids = new PidFile(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "artifacts", "bench")).FullName, "children.pids"));
+var scenarios = options.Scenarios.Select(k => Scenario.For(k, options)).ToList();
+var results = scenarios.Select(s => new ScenarioRuns(s, [])).ToList();
+
+Stack? stack = null;
+try
+{
+    progress.WriteLine($"bench: starting Azurite, the fakes and the self host (logs in {output})");
+    stack = await Stack.StartAsync(options, pids, cts.Token);
+    using var driver = new LoadDriver(stack.ChatUrl, scenarios.Max(s => s.Clients));
+    using var control = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+    var fakes = new FakesControl(control, stack.OpenAiUrl, stack.Mem0Url);
+    await stack.WaitForSelfHostAsync(driver, cts.Token);
+    progress.WriteLine($"bench: self host ready (pid {stack.SelfHost.Pid}) at {stack.ChatUrl}");
+    var memory = new ProcessMemory(stack.SelfHost.Pid);
+    var runner = new ScenarioRunner(options, stack, fakes, driver, memory, progress);
+
+    // Runs interleave (a..e, a..e, …) so slow drifts in the shared machine's load spread over all scenarios.
+    for (int run = 1; run <= options.Runs; run++)
+    {
+        foreach (var r in results)
+        {
+            progress.WriteLine($"bench: run {run}/{options.Runs}, scenario {r.Scenario.Key} ({r.Scenario.Title})");
+            var m = await runner.RunAsync(r.Scenario, cts.Token);
+            r.Runs.Add(m);
+            progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"  {m["rps"]:0.0} req/s, p50 {m["p50Ms"]:0.0} ms, p99 {m["p99Ms"]:0.0} ms, overhead p50 {m["overheadP50Ms"]:0.0} / p99 {m["overheadP99Ms"]:0.0} ms, " +
+                $"writes {m["usersWritten"]:0}/{m["answered"]:0}, poison {m["poison"]:0}, peak {m["peakWorkingSetMb"]:0} MB"));
+            if (stack.SelfHost.HasExited)
+            {
+                throw new InvalidOperationException("The self host exited during the benchmark. Its last output:" + Environment.NewLine + stack.SelfHost.Tail());
+            }
+        }
+    }
+}
+catch (OperationCanceledException) when (cts.IsCancellationRequested)
+{
+    progress.WriteLine("bench: interrupted; no results.");
+    return 130;
+}
+catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException or Azure.RequestFailedException)
+{
+    progress.WriteLine($"bench: failed: {ex.Message}");
+    return 1;
+}
+finally
+{
+    if (stack is not null)
+    {
+        progress.WriteLine("bench: stopping the self host, the fakes and Azurite");
+        await stack.DisposeAsync();
+    }
+}
+
+var goals = Report.Goals(options, results);
+string table = Report.Table(options, results, goals, started);
+string json = Report.Json(options, results, goals, started);
+Console.Write(table);
+Console.WriteLine(json);
+File.WriteAllText(Path.Combine(output, "results.txt"), table);
+File.WriteAllText(Path.Combine(output, "results.json"), json + Environment.NewLine);
+return 0;
+
+static string FindRepoRoot()
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SupportAgent.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+    }
+    throw new InvalidOperationException("Run the benchmark from inside the repository (SupportAgent.sln was not found).");
+}
