@@ -56,7 +56,13 @@ try
     await stack.WaitForSelfHostAsync(driver, cts.Token);
     progress.WriteLine($"bench: self host ready (pid {stack.SelfHost.Pid}) at {stack.ChatUrl}");
     var memory = new ProcessMemory(stack.SelfHost.Pid);
-    var runner = new ScenarioRunner(options, stack, fakes, driver, memory, progress);
+    using var probeHttp = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
+    var probe = new StageProbe(probeHttp, stack.OpenAiUrl, stack.Mem0Url, Stack.Mem0Key, Stack.OpenAiKey,
+        new Azure.Storage.Queues.QueueClient(stack.StorageConnectionString, "bench-probe"));
+    var runner = new ScenarioRunner(options, stack, fakes, driver, memory, probe, progress);
+
+    progress.WriteLine("bench: JIT warm-up (zero latency, not measured)");
+    await runner.JitWarmupAsync(scenarios.Max(s => s.Clients), cts.Token);
 
     // Runs interleave (a..e, a..e, …) so slow drifts in the shared machine's load spread over all scenarios.
     for (int run = 1; run <= options.Runs; run++)

@@ -108,6 +108,17 @@ internal static class Report
                 r.Runs.All(x => x["drained"] == 1) ? "yes" : "NO (timed out)"));
         }
         sb.AppendLine();
+        sb.AppendLine("Where the time and the CPU went (probe = each dependency called directly during the load; CPU from /proc during the load):");
+        foreach (var r in results)
+        {
+            var m = r.Median;
+            sb.AppendLine(string.Format(CultureInfo.InvariantCulture,
+                "{0}: overhead p50 {1:0.0} ms; probe: search +{2:0.0}, model +{3:0.0} ms over injected, Azurite enqueue p50 {4:0.0} / p99 {5:0.0} ms; " +
+                "CPU ms per chat: self host {6:0.00}, Azurite {7:0.00}, fakes {8:0.00}, driver {9:0.00}; machine {10:0}% busy, other work {11:0.0} CPU-s",
+                r.Scenario.Key, m["overheadP50Ms"], m["probeSearchExtraP50Ms"], m["probeModelExtraP50Ms"], m["probeEnqueueP50Ms"], m["probeEnqueueP99Ms"],
+                m["cpuSelfHostMsPerChat"], m["cpuAzuriteMsPerChat"], m["cpuFakesMsPerChat"], m["cpuDriverMsPerChat"], m["cpuMachineBusyPct"], m["cpuOthersS"]));
+        }
+        sb.AppendLine();
         foreach (var g in goals)
         {
             sb.AppendLine(string.Format(CultureInfo.InvariantCulture, "{0}  {1}: {2:0.##} {3}", g.Pass ? "PASS" : "MISS", g.Name, g.Value, g.Unit).TrimEnd());

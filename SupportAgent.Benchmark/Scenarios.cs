@@ -29,10 +29,32 @@ internal sealed record Scenario(string Key, string Name, string Title, int Clien
 /// Runs one scenario against the running stack: configure the fakes, warm up, let the warm-up's writes land, reset
 /// the counters, measure the load, then wait (bounded) until every answered chat's memory write has landed.
 /// </summary>
-internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl fakes, LoadDriver driver, ProcessMemory memory, TextWriter progress)
+internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl fakes, LoadDriver driver, ProcessMemory memory, StageProbe probe, TextWriter progress)
 {
     private readonly QueueClient _queue = new(stack.StorageConnectionString, Stack.QueueName);
     private readonly QueueClient _poison = new(stack.StorageConnectionString, Stack.QueueName + "-poison");
+    private readonly CpuUsage _cpu = new(new Dictionary<string, int>(stack.Pids) { ["Driver"] = Environment.ProcessId });
+
+    /// <summary>
+    /// Zero-latency load for a few seconds, then its writes drained: a freshly started .NET process runs unoptimised
+    /// (tier-0) code and compiles the hot paths in the background, which would otherwise land in the first scenario.
+    /// </summary>
+    public async Task JitWarmupAsync(int clients, CancellationToken ct)
+    {
+        if (o.JitWarmupSeconds <= 0)
+        {
+            return;
+        }
+        await fakes.ConfigureAsync(0, 0, 0, ct);
+        await fakes.ResetAsync(ct);
+        using var probing = new CancellationTokenSource();
+        var probeTask = probe.RunAsync(probing.Token); // the probe's code paths warm up too
+        var warm = await driver.RunAsync(clients, TimeSpan.FromSeconds(o.JitWarmupSeconds), ct);
+        await probing.CancelAsync();
+        await probeTask;
+        progress.WriteLine($"  JIT warm-up: {warm.Answered} chats, {warm.Errors} errors; waiting for their memory writes");
+        await DrainAsync(warm.SavedUsers.Count, TimeSpan.FromSeconds(Math.Min(o.DrainTimeoutSeconds, 120)), ct);
+    }
 
     public async Task<Metrics> RunAsync(Scenario s, CancellationToken ct)
     {
@@ -58,7 +80,13 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
             await fakes.FailAddsForAsync(500, TimeSpan.FromSeconds(o.AddFailSeconds), ct);
         }
 
+        var cpuBefore = _cpu.Take();
+        using var probing = new CancellationTokenSource();
+        var probeTask = probe.RunAsync(probing.Token);
         var load = await driver.RunAsync(s.Clients, TimeSpan.FromSeconds(o.DurationSeconds), ct);
+        var cpuAfter = _cpu.Take();
+        await probing.CancelAsync();
+        var stages = await probeTask;
         var openAiAtEnd = await fakes.OpenAiStatsAsync(ct);
         var mem0AtEnd = await fakes.Mem0StatsAsync(users: false, ct);
         progress.WriteLine($"  load: {load.Answered} chats in {load.ElapsedSeconds:0.0} s, {load.Errors} errors; waiting for memory writes");
@@ -90,13 +118,27 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
 
         // Upstream calls on the response path, counted by the fakes at the end of the load (every request in it has returned).
         double chats = Math.Max(1, load.Answered);
-        m["searchPerChat"] = mem0AtEnd.Count("search") / chats;
-        m["completionsPerChat"] = openAiAtEnd.Chats() / chats;
+        m["searchPerChat"] = (mem0AtEnd.Count("search") - stages.SearchCalls) / chats;
+        m["completionsPerChat"] = (openAiAtEnd.Chats() - stages.ModelCalls) / chats;
         m["addsDuringLoadPerChat"] = mem0AtEnd.Count("add") / chats;
         m["memoryOk"] = load.MemoryStatus.GetValueOrDefault("ok");
         m["memoryTimeout"] = load.MemoryStatus.GetValueOrDefault("timeout");
         m["memoryUnavailable"] = load.MemoryStatus.GetValueOrDefault("unavailable");
         m["notQueued"] = load.NotSaved;
+
+        // The dependencies timed directly during the load: their cost beyond the injected latency, and the enqueue.
+        m["probeSearchExtraP50Ms"] = Percentile([.. stages.SearchMs.Order()], 50) - s.SearchMs;
+        m["probeModelExtraP50Ms"] = Percentile([.. stages.ModelMs.Order()], 50) - s.ModelMs;
+        m["probeEnqueueP50Ms"] = Percentile([.. stages.EnqueueMs.Order()], 50);
+        m["probeEnqueueP99Ms"] = Percentile([.. stages.EnqueueMs.Order()], 99);
+        m["probeSamples"] = stages.SearchMs.Count + stages.ModelMs.Count + stages.EnqueueMs.Count;
+
+        // Who used the CPU during the load (seconds), and per answered chat (ms).
+        CpuUsage.AddTo(m, cpuBefore, cpuAfter);
+        m["cpuSelfHostMsPerChat"] = 1000 * m["cpuSelfHostS"] / chats;
+        m["cpuAzuriteMsPerChat"] = 1000 * m["cpuAzuriteS"] / chats;
+        m["cpuFakesMsPerChat"] = 1000 * m["cpuFakesS"] / chats;
+        m["cpuDriverMsPerChat"] = 1000 * m["cpuDriverS"] / chats;
 
         // Memory writes: each answered user (distinct ids) must be written once; failures may sit in the poison queue.
         var byUser = mem0Final.AddsByUser ?? new Dictionary<string, int>();

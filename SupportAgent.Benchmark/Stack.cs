@@ -13,8 +13,8 @@ internal sealed class Stack : IAsyncDisposable
 {
     public const string AzuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     public const string QueueName = "memory-writes";
-    private const string Mem0Key = "bench-mem0-key";
-    private const string OpenAiKey = "bench-openai-key";
+    public const string Mem0Key = "bench-mem0-key";
+    public const string OpenAiKey = "bench-openai-key";
 
     private readonly List<ChildProcess> _children = [];
 
@@ -27,6 +27,14 @@ internal sealed class Stack : IAsyncDisposable
     public required Uri ChatUrl { get; init; }
 
     public ChildProcess SelfHost => _children[^1];
+
+    /// <summary>PIDs by a short name (Azurite, Fakes, SelfHost), for CPU accounting.</summary>
+    public IReadOnlyDictionary<string, int> Pids => _children.ToDictionary(c => c.Name switch
+    {
+        "fakes" => "Fakes",
+        "self host" => "SelfHost",
+        _ => c.Name,
+    }, c => c.Pid);
 
     public static async Task<Stack> StartAsync(BenchOptions o, PidFile pids, CancellationToken ct)
     {
