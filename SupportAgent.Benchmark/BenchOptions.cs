@@ -17,6 +17,12 @@ internal sealed record BenchOptions
 
     public double WarmupSeconds { get; init; } = 3;
 
+    /// <summary>
+    /// Scenario c's load. Shorter by default: every chat leaves a queue message, and Azurite (single-threaded, each
+    /// dequeue walking the whole queue) drains a backlog of thousands more and more slowly.
+    /// </summary>
+    public double ZeroDurationSeconds { get; init; } = 10;
+
     /// <summary>Zero-latency load once after start-up, so every scenario meets JIT-compiled (tier-1) code.</summary>
     public double JitWarmupSeconds { get; init; } = 5;
 
@@ -59,11 +65,12 @@ internal sealed record BenchOptions
           --clients-high N        default 32
           --zero-clients N        default 32
           --duration S            seconds of measured load per scenario (default 20)
+          --zero-duration S       scenario c's load (default 10: the backlog it leaves drains slowly through Azurite)
           --warmup S              seconds of unmeasured load before each scenario (default 3)
           --jit-warmup S          seconds of zero-latency load once after start-up, so the JIT has optimised the
                                   hot paths of the self host and the driver before anything is measured (default 5)
           --runs N                repeat every scenario N times; the table shows medians (default 1)
-          --quick                 --duration 5 --warmup 1 --jit-warmup 2 (a smoke run)
+          --quick                 --duration 5 --zero-duration 5 --warmup 1 --jit-warmup 2 (a smoke run)
           --model-latency-ms N    fake model latency (default 800; env BENCH_MODEL_LATENCY_MS)
           --search-latency-ms N   fake Mem0 search latency (default 150; env BENCH_SEARCH_LATENCY_MS)
           --add-latency-ms N      fake Mem0 add latency (default 400; env BENCH_ADD_LATENCY_MS)
@@ -110,9 +117,10 @@ internal sealed record BenchOptions
                 "--zero-clients" => o with { ZeroClients = Int(1, 512) },
                 "--duration" => o with { DurationSeconds = Seconds(1, 300) },
                 "--warmup" => o with { WarmupSeconds = Seconds(0, 60) },
+                "--zero-duration" => o with { ZeroDurationSeconds = Seconds(1, 300) },
                 "--jit-warmup" => o with { JitWarmupSeconds = Seconds(0, 60) },
                 "--runs" => o with { Runs = Int(1, 10) },
-                "--quick" => o with { DurationSeconds = 5, WarmupSeconds = 1, JitWarmupSeconds = 2 },
+                "--quick" => o with { DurationSeconds = 5, ZeroDurationSeconds = 5, WarmupSeconds = 1, JitWarmupSeconds = 2 },
                 "--model-latency-ms" => o with { ModelLatencyMs = Int(0, 60_000) },
                 "--search-latency-ms" => o with { SearchLatencyMs = Int(0, 60_000) },
                 "--add-latency-ms" => o with { AddLatencyMs = Int(0, 60_000) },

@@ -82,7 +82,7 @@ internal static class Report
         sb.AppendLine();
         sb.AppendLine($"SupportAgent chat benchmark — {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         sb.AppendLine($"latencies: model {o.ModelLatencyMs} ms, Mem0 search {o.SearchLatencyMs} ms, Mem0 add {o.AddLatencyMs} ms; search budget {o.SearchBudgetMs} ms; " +
-                      $"{o.DurationSeconds:0.#} s load after {o.WarmupSeconds:0.#} s warm-up; " + (o.Runs > 1 ? $"medians of {o.Runs} runs" : "1 run"));
+                      $"{o.DurationSeconds:0.#} s load (c: {o.ZeroDurationSeconds:0.#} s) after {o.WarmupSeconds:0.#} s warm-up; " + (o.Runs > 1 ? $"medians of {o.Runs} runs" : "1 run"));
         sb.AppendLine();
         string header = string.Format(CultureInfo.InvariantCulture,
             "{0,-20} {1,4} {2,6} {3,4} {4,7} {5,8} {6,8} {7,8} {8,7} {9,7} {10,6} {11,6} {12,6} {13,12} {14,6} {15,4} {16,4} {17,7} {18,7}",
@@ -113,10 +113,10 @@ internal static class Report
         {
             var m = r.Median;
             sb.AppendLine(string.Format(CultureInfo.InvariantCulture,
-                "{0}: overhead p50 {1:0.0} ms; probe: search +{2:0.0}, model +{3:0.0} ms over injected, Azurite enqueue p50 {4:0.0} / p99 {5:0.0} ms; " +
+                "{0}: overhead p50 {1:0.0} ms (net of the dependencies' measured latency {12:0.0} ms); probe: search +{2:0.0}, model +{3:0.0} ms over injected, Azurite enqueue p50 {4:0.0} / p99 {5:0.0} ms; " +
                 "CPU ms per chat: self host {6:0.00}, Azurite {7:0.00}, fakes {8:0.00}, driver {9:0.00}; machine {10:0}% busy, other work {11:0.0} CPU-s",
                 r.Scenario.Key, m["overheadP50Ms"], m["probeSearchExtraP50Ms"], m["probeModelExtraP50Ms"], m["probeEnqueueP50Ms"], m["probeEnqueueP99Ms"],
-                m["cpuSelfHostMsPerChat"], m["cpuAzuriteMsPerChat"], m["cpuFakesMsPerChat"], m["cpuDriverMsPerChat"], m["cpuMachineBusyPct"], m["cpuOthersS"]));
+                m["cpuSelfHostMsPerChat"], m["cpuAzuriteMsPerChat"], m["cpuFakesMsPerChat"], m["cpuDriverMsPerChat"], m["cpuMachineBusyPct"], m["cpuOthersS"], m["netOverheadP50Ms"]));
         }
         sb.AppendLine();
         foreach (var g in goals)
@@ -144,7 +144,7 @@ internal static class Report
           {
               ("modelLatencyMs", o.ModelLatencyMs), ("searchLatencyMs", o.SearchLatencyMs), ("addLatencyMs", o.AddLatencyMs),
               ("slowSearchMs", o.SlowSearchMs), ("addFailSeconds", o.AddFailSeconds), ("searchBudgetMs", o.SearchBudgetMs),
-              ("durationS", o.DurationSeconds), ("warmupS", o.WarmupSeconds), ("runs", o.Runs),
+              ("durationS", o.DurationSeconds), ("zeroDurationS", o.ZeroDurationSeconds), ("jitWarmupS", o.JitWarmupSeconds), ("warmupS", o.WarmupSeconds), ("runs", o.Runs),
           }.Select(p => $"\"{p.Item1}\":{p.Item2.ToString(CultureInfo.InvariantCulture)}")))
           .Append('}');
         sb.Append(",\"scenarios\":{");
