@@ -33,6 +33,10 @@ internal sealed class ProcessMemory(int pid)
 
     public long? RssKb => Read("VmRSS:");
 
+    /// <summary>What the resident set is made of: anonymous (GC heaps, native), file-backed (mapped assemblies, largely
+    /// shared with other .NET processes), shared memory (the JIT's code, mapped twice under W^X).</summary>
+    public (long Anon, long File, long Shmem) RssParts => (Read("RssAnon:") ?? 0, Read("RssFile:") ?? 0, Read("RssShmem:") ?? 0);
+
     /// <summary>Samples VmRSS until cancelled.</summary>
     public async Task SampleAsync(CancellationToken ct)
     {
