@@ -80,6 +80,7 @@ internal sealed record BenchOptions
           --drain-timeout S       longest wait for memory writes after a load (default 150)
           --selfhost-env K=V      extra environment variable for the self host (repeatable)
           --output DIR            logs and results (default artifacts/bench)
+          --combine FILE...       no run: medians over earlier runs' results.json files (each run stays short)
         """;
 
     public static BenchOptions Parse(string[] args)

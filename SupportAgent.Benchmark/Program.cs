@@ -9,6 +9,15 @@ if (args.Contains("--help") || args.Contains("-h"))
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "--combine")
+{
+    var (o, combined, when) = Combine.Load(args[1..]);
+    var combinedGoals = Report.Goals(o, combined);
+    Console.Write(Report.Table(o, combined, combinedGoals, when));
+    Console.WriteLine(Report.Json(o, combined, combinedGoals, when));
+    return 0;
+}
+
 BenchOptions options;
 try
 {
@@ -43,7 +52,7 @@ var started = DateTimeOffset.UtcNow;
 // Always here, whatever --output says: scripts/bench.sh reads it to clean up after a killed benchmark.
 var pids = new PidFile(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "artifacts", "bench")).FullName, "children.pids"));
 var scenarios = options.Scenarios.Select(k => Scenario.For(k, options)).ToList();
-var results = scenarios.Select(s => new ScenarioRuns(s, [])).ToList();
+var results = scenarios.Select(s => new ScenarioRuns(s, [], [])).ToList();
 
 Stack? stack = null;
 try
@@ -75,6 +84,19 @@ try
         {
             progress.WriteLine($"bench: run {run}/{options.Runs}, scenario {r.Scenario.Key} ({r.Scenario.Title})");
             var m = await runner.RunAsync(r.Scenario, cts.Token);
+            // Azurite deletes the storage of consumed queue messages in one pass every 60 s, on its only thread, and the
+            // pass grows with the square of the messages consumed since the last one (2,044 took 7.2 s here): every
+            // queue call waits, so every chat does. That is the emulator, not the service or Azure Storage, so a run the
+            // probe saw stall (a direct enqueue over 1 s) is repeated once; the JSON keeps the discarded figures.
+            // Not for c, whose load saturates Azurite anyway.
+            if (r.Scenario.Key != "c" && m["probeEnqueueMaxMs"] > 1000)
+            {
+                progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"  Azurite stalled {m["probeEnqueueMaxMs"] / 1000:0.0} s during the load (its clean-up pass); repeating the scenario once"));
+                r.Discarded.Add(m);
+                m = await runner.RunAsync(r.Scenario, cts.Token);
+                m["repeatedAfterAzuriteStall"] = 1;
+            }
             r.Runs.Add(m);
             progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"  {m["rps"]:0.0} req/s, p50 {m["p50Ms"]:0.0} ms, p99 {m["p99Ms"]:0.0} ms, overhead p50 {m["overheadP50Ms"]:0.0} / p99 {m["overheadP99Ms"]:0.0} ms, " +

@@ -6,7 +6,7 @@ using System.Text.Json;
 
 namespace SupportAgent.Benchmark;
 
-internal sealed record ScenarioRuns(Scenario Scenario, List<Metrics> Runs)
+internal sealed record ScenarioRuns(Scenario Scenario, List<Metrics> Runs, List<Metrics> Discarded)
 {
     public Metrics Median => Metrics.Median(Runs);
 }
@@ -105,7 +105,8 @@ internal static class Report
             sb.AppendLine(string.Format(CultureInfo.InvariantCulture,
                 "{0}: {1}; replies with memory ok/timeout/unavailable {2:0}/{3:0}/{4:0}; Mem0 add requests {5:0} ({6:0} failed by the fake); writes drained: {7}",
                 r.Scenario.Key, r.Scenario.Title, m["memoryOk"], m["memoryTimeout"], m["memoryUnavailable"], m["addRequests"], m["addFaults"],
-                r.Runs.All(x => x["drained"] == 1) ? "yes" : "NO (timed out)"));
+                r.Runs.All(x => x["drained"] == 1) ? "yes" : "NO (timed out)")
+                + (r.Discarded.Count > 0 ? $"; {r.Discarded.Count} run(s) repeated after an Azurite stall (max {r.Discarded.Max(x => x["probeEnqueueMaxMs"]) / 1000:0.0} s)" : ""));
         }
         sb.AppendLine();
         sb.AppendLine("Where the time and the CPU went (probe = each dependency called directly during the load; CPU from /proc during the load):");
@@ -150,7 +151,8 @@ internal static class Report
         sb.Append(",\"scenarios\":{");
         sb.Append(string.Join(",", results.Select(r =>
             $"{JsonSerializer.Serialize(r.Scenario.Key, Readable)}:{{\"name\":{JsonSerializer.Serialize(r.Scenario.Name, Readable)},\"title\":{JsonSerializer.Serialize(r.Scenario.Title, Readable)}," +
-            $"\"median\":{r.Median.ToJson()},\"runs\":[{string.Join(",", r.Runs.Select(x => x.ToJson()))}]}}")));
+            $"\"median\":{r.Median.ToJson()},\"runs\":[{string.Join(",", r.Runs.Select(x => x.ToJson()))}]," +
+            $"\"discardedAfterAzuriteStall\":[{string.Join(",", r.Discarded.Select(x => x.ToJson()))}]}}")));
         sb.Append('}');
         sb.Append(",\"goals\":[");
         sb.Append(string.Join(",", goals.Select(g =>

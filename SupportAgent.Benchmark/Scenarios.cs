@@ -193,6 +193,8 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
         m["rssFileMb"] = file / 1024.0;
         m["rssShmemMb"] = shmem / 1024.0;
 
+        m["repeatedAfterAzuriteStall"] = 0;
+
         if (load.ErrorKinds.Count > 0)
         {
             progress.WriteLine("  errors: " + string.Join(", ", load.ErrorKinds.Select(kv => $"{kv.Key} ×{kv.Value}")));

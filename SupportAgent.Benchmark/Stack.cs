@@ -61,7 +61,9 @@ internal sealed class Stack : IAsyncDisposable
             stack.Add(ChildProcess.Start("Azurite", "node",
                 [azurite, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence",
                  "--blobHost", "127.0.0.1", "--blobPort", Str(blob), "--queueHost", "127.0.0.1", "--queuePort", Str(queue),
-                 "--tableHost", "127.0.0.1", "--tablePort", Str(table)],
+                 "--tableHost", "127.0.0.1", "--tablePort", Str(table),
+                 // For diagnosis only (it logs every request, which slows Azurite): BENCH_AZURITE_DEBUG=/path/to/log.
+                 .. (Environment.GetEnvironmentVariable("BENCH_AZURITE_DEBUG") is { Length: > 0 } debug ? new[] { "--debug", debug } : [])],
                 o.RepoRoot, noEnv, Path.Combine(o.OutputDir, "azurite.log"), pids));
             await WaitAsync("Azurite", stack._children[^1], () => Task.FromResult(IsListening(queue) && IsListening(blob)), ct);
 
