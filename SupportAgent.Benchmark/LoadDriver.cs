@@ -13,6 +13,9 @@ internal sealed class LoadResult
     /// <summary>Users whose chat was answered with memorySaved=true: each must get exactly one memory write.</summary>
     public HashSet<string> SavedUsers { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Users whose chat was answered with memorySaved=false (the enqueue failed or timed out).</summary>
+    public HashSet<string> UnsavedUsers { get; } = new(StringComparer.Ordinal);
+
     public int Answered { get; set; }
 
     public int Errors { get; set; }
@@ -29,6 +32,7 @@ internal sealed class LoadResult
     {
         LatenciesMs.AddRange(other.LatenciesMs);
         SavedUsers.UnionWith(other.SavedUsers);
+        UnsavedUsers.UnionWith(other.UnsavedUsers);
         Answered += other.Answered;
         Errors += other.Errors;
         NotSaved += other.NotSaved;
@@ -133,6 +137,7 @@ internal sealed class LoadDriver : IDisposable
                 else
                 {
                     result.NotSaved++;
+                    result.UnsavedUsers.Add(user);
                 }
             }
             catch (HttpRequestException ex)
