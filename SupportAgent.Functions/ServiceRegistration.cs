@@ -32,13 +32,16 @@ public static class ServiceRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
 
         // Mem0: two typed clients, one per API, each with the standard resilience pipeline; the setting picks one.
+        // One pipeline per kind of call (search / everything else), so each has its own circuit breaker: a Mem0 add
+        // outage seen by the queue writer must not open the circuit for the chat path's searches.
         services.AddHttpClient<Mem0PlatformClient>((sp, http) =>
             {
                 var o = sp.GetRequiredService<IOptions<Mem0Options>>().Value;
                 http.BaseAddress = o.BaseAddress;
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", o.ApiKey);
             })
-            .AddStandardResilienceHandler(ConfigureMem0Resilience);
+            .AddStandardResilienceHandler(ConfigureMem0Resilience)
+            .SelectPipelineBy(_ => Mem0PipelineKey);
         services.AddHttpClient<Mem0ServerClient>((sp, http) =>
             {
                 var o = sp.GetRequiredService<IOptions<Mem0Options>>().Value;
@@ -48,7 +51,8 @@ public static class ServiceRegistration
                     http.DefaultRequestHeaders.Add("X-API-Key", o.ApiKey);
                 }
             })
-            .AddStandardResilienceHandler(ConfigureMem0Resilience);
+            .AddStandardResilienceHandler(ConfigureMem0Resilience)
+            .SelectPipelineBy(_ => Mem0PipelineKey);
         services.AddSingleton<LocalMemoryStore>();
         services.AddTransient<IMem0Client>(sp => sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api switch
         {
@@ -75,6 +79,10 @@ public static class ServiceRegistration
     }
 
     private static readonly TimeSpan Mem0MaxRetryAfterWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>Both APIs' search paths contain "/search" (Platform v3/memories/search/, server /search); nothing else does.</summary>
+    internal static string Mem0PipelineKey(HttpRequestMessage request) =>
+        request.RequestUri?.AbsolutePath.Contains("/search", StringComparison.Ordinal) == true ? "search" : "other";
 
     private static void ConfigureMem0Resilience(HttpStandardResilienceOptions o)
     {

@@ -30,6 +30,17 @@ public sealed class CompositionTests
         return builder.Build();
     }
 
+    // A Mem0 add outage (seen by the queue writer) opened the one shared circuit breaker and so stopped the chat path's
+    // searches too (benchmark scenario e: 27% of replies without memories); searches now have a pipeline of their own.
+    [Theory]
+    [InlineData("http://mem0.test/v3/memories/search/", "search")]
+    [InlineData("http://mem0.test/search", "search")]
+    [InlineData("http://mem0.test/v3/memories/add/", "other")]
+    [InlineData("http://mem0.test/memories", "other")]
+    [InlineData("http://mem0.test/v1/memories/?user_id=u1", "other")]
+    public void Mem0_searches_have_a_resilience_pipeline_of_their_own(string url, string key) =>
+        Assert.Equal(key, ServiceRegistration.Mem0PipelineKey(new HttpRequestMessage(HttpMethod.Post, url)));
+
     [Fact]
     public void A_complete_configuration_builds_every_function_and_service()
     {

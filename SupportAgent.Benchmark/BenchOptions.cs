@@ -1,0 +1,167 @@
+using System.Globalization;
+
+namespace SupportAgent.Benchmark;
+
+/// <summary>The command line (and BENCH_* environment variables for the latencies). Every default is the issue's.</summary>
+internal sealed record BenchOptions
+{
+    public IReadOnlyList<string> Scenarios { get; init; } = ["a", "b", "c", "d", "e"];
+
+    public int Clients { get; init; } = 8;
+
+    public int ClientsHigh { get; init; } = 32;
+
+    public int ZeroClients { get; init; } = 32;
+
+    public double DurationSeconds { get; init; } = 20;
+
+    public double WarmupSeconds { get; init; } = 3;
+
+    /// <summary>
+    /// Scenario c's load. Shorter by default: every chat leaves a queue message, and Azurite (single-threaded, each
+    /// dequeue walking the whole queue) drains a backlog of thousands more and more slowly.
+    /// </summary>
+    public double ZeroDurationSeconds { get; init; } = 10;
+
+    /// <summary>Zero-latency load once after start-up, so every scenario meets JIT-compiled (tier-1) code.</summary>
+    public double JitWarmupSeconds { get; init; } = 5;
+
+    public int Runs { get; init; } = 1;
+
+    public int ModelLatencyMs { get; init; } = 800;
+
+    public int SearchLatencyMs { get; init; } = 150;
+
+    public int AddLatencyMs { get; init; } = 400;
+
+    /// <summary>Scenario d: the slow Mem0 search.</summary>
+    public int SlowSearchMs { get; init; } = 2000;
+
+    /// <summary>Scenario e: how long Mem0 add answers 500 from the start of the load.</summary>
+    public double AddFailSeconds { get; init; } = 10;
+
+    /// <summary>The app's MEMORY_SEARCH_TIMEOUT_MS, passed to the self host.</summary>
+    public int SearchBudgetMs { get; init; } = 1000;
+
+    /// <summary>Longest wait for the queue to drain after a load (scenario e needs the 30 s visibility timeout once).</summary>
+    public double DrainTimeoutSeconds { get; init; } = 150;
+
+    public string RepoRoot { get; init; } = "";
+
+    public string OutputDir { get; init; } = "";
+
+    /// <summary>Extra environment for the self host (NAME=VALUE), e.g. to try a setting without a code change.</summary>
+    public IReadOnlyDictionary<string, string> SelfHostEnv { get; init; } = new Dictionary<string, string>();
+
+    public const string Usage = """
+        usage: scripts/bench.sh [options]      (or: dotnet SupportAgent.Benchmark/bin/Release/net10.0/SupportAgent.Benchmark.dll [options])
+          --scenarios LIST        comma-separated, default a,b,c,d,e:
+                                    a  default latencies, --clients clients
+                                    b  default latencies, --clients-high clients
+                                    c  zero latency (all fakes 0 ms), --zero-clients clients
+                                    d  fault: Mem0 search --slow-search-ms (past the search budget), --clients clients
+                                    e  fault: Mem0 add answers 500 for the first --add-fail-seconds of the load, --clients clients
+          --clients N             default 8
+          --clients-high N        default 32
+          --zero-clients N        default 32
+          --duration S            seconds of measured load per scenario (default 20)
+          --zero-duration S       scenario c's load (default 10: the backlog it leaves drains slowly through Azurite)
+          --warmup S              seconds of unmeasured load before each scenario (default 3)
+          --jit-warmup S          seconds of zero-latency load once after start-up, so the JIT has optimised the
+                                  hot paths of the self host and the driver before anything is measured (default 5)
+          --runs N                repeat every scenario N times; the table shows medians (default 1)
+          --quick                 --duration 5 --zero-duration 5 --warmup 1 --jit-warmup 2 (a smoke run)
+          --model-latency-ms N    fake model latency (default 800; env BENCH_MODEL_LATENCY_MS)
+          --search-latency-ms N   fake Mem0 search latency (default 150; env BENCH_SEARCH_LATENCY_MS)
+          --add-latency-ms N      fake Mem0 add latency (default 400; env BENCH_ADD_LATENCY_MS)
+          --slow-search-ms N      scenario d's search latency (default 2000)
+          --add-fail-seconds S    scenario e's failure window (default 10)
+          --search-budget-ms N    the app's MEMORY_SEARCH_TIMEOUT_MS (default 1000)
+          --drain-timeout S       longest wait for memory writes after a load (default 150)
+          --selfhost-env K=V      extra environment variable for the self host (repeatable)
+          --output DIR            logs and results (default artifacts/bench)
+          --combine FILE...       no run: medians over earlier runs' results.json files (each run stays short)
+        """;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions
+        {
+            ModelLatencyMs = EnvInt("BENCH_MODEL_LATENCY_MS") ?? 800,
+            SearchLatencyMs = EnvInt("BENCH_SEARCH_LATENCY_MS") ?? 150,
+            AddLatencyMs = EnvInt("BENCH_ADD_LATENCY_MS") ?? 400,
+        };
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Length; i++)
+        {
+            string name = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.");
+            int Int(int min, int max)
+            {
+                string text = Value();
+                return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max
+                    ? n
+                    : throw new ArgumentException($"{name} must be a whole number from {min} to {max}, not '{text}'.");
+            }
+            double Seconds(double min, double max)
+            {
+                string text = Value();
+                return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double s) && s >= min && s <= max
+                    ? s
+                    : throw new ArgumentException($"{name} must be a number of seconds from {min} to {max}, not '{text}'.");
+            }
+            o = name switch
+            {
+                "--scenarios" => o with { Scenarios = ParseScenarios(Value()) },
+                "--clients" => o with { Clients = Int(1, 512) },
+                "--clients-high" => o with { ClientsHigh = Int(1, 512) },
+                "--zero-clients" => o with { ZeroClients = Int(1, 512) },
+                "--duration" => o with { DurationSeconds = Seconds(1, 300) },
+                "--warmup" => o with { WarmupSeconds = Seconds(0, 60) },
+                "--zero-duration" => o with { ZeroDurationSeconds = Seconds(1, 300) },
+                "--jit-warmup" => o with { JitWarmupSeconds = Seconds(0, 60) },
+                "--runs" => o with { Runs = Int(1, 10) },
+                "--quick" => o with { DurationSeconds = 5, ZeroDurationSeconds = 5, WarmupSeconds = 1, JitWarmupSeconds = 2 },
+                "--model-latency-ms" => o with { ModelLatencyMs = Int(0, 60_000) },
+                "--search-latency-ms" => o with { SearchLatencyMs = Int(0, 60_000) },
+                "--add-latency-ms" => o with { AddLatencyMs = Int(0, 60_000) },
+                "--slow-search-ms" => o with { SlowSearchMs = Int(0, 60_000) },
+                "--add-fail-seconds" => o with { AddFailSeconds = Seconds(0.1, 300) },
+                "--search-budget-ms" => o with { SearchBudgetMs = Int(10, 60_000) },
+                "--drain-timeout" => o with { DrainTimeoutSeconds = Seconds(1, 540) },
+                "--output" => o with { OutputDir = Value() },
+                "--selfhost-env" => AddEnv(o, Value(), env),
+                _ => throw new ArgumentException($"unknown option '{name}'."),
+            };
+        }
+        return o with { SelfHostEnv = env };
+    }
+
+    private static BenchOptions AddEnv(BenchOptions o, string pair, Dictionary<string, string> env)
+    {
+        int eq = pair.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0)
+        {
+            throw new ArgumentException($"--selfhost-env needs NAME=VALUE, not '{pair}'.");
+        }
+        env[pair[..eq]] = pair[(eq + 1)..];
+        return o;
+    }
+
+    private static List<string> ParseScenarios(string text)
+    {
+        var keys = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(k => k.ToLowerInvariant()).ToList();
+        foreach (var key in keys)
+        {
+            if (key is not ("a" or "b" or "c" or "d" or "e"))
+            {
+                throw new ArgumentException($"unknown scenario '{key}'; use a, b, c, d, e.");
+            }
+        }
+        return keys.Count == 0 ? throw new ArgumentException("--scenarios needs at least one scenario.") : keys;
+    }
+
+    private static int? EnvInt(string name) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= 0 ? n : null;
+}

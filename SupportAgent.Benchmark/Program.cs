@@ -1,0 +1,152 @@
+using System.Runtime.InteropServices;
+using SupportAgent.Benchmark;
+
+// The chat endpoint's benchmark (issue 4). Progress goes to stderr; the table and one JSON line go to stdout.
+
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "--combine")
+{
+    var (o, combined, when) = Combine.Load(args[1..]);
+    var combinedGoals = Report.Goals(o, combined);
+    Console.Write(Report.Table(o, combined, combinedGoals, when));
+    Console.WriteLine(Report.Json(o, combined, combinedGoals, when));
+    return 0;
+}
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine($"bench: {ex.Message}");
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+
+string root = FindRepoRoot();
+string output = Path.GetFullPath(string.IsNullOrEmpty(options.OutputDir) ? Path.Combine(root, "artifacts", "bench") : options.OutputDir);
+Directory.CreateDirectory(output);
+options = options with { RepoRoot = root, OutputDir = output };
+
+// Ctrl-C, SIGTERM or SIGHUP: stop the load and everything started, then exit.
+using var cts = new CancellationTokenSource();
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    Console.Error.WriteLine("bench: stopping…");
+    cts.Cancel();
+}
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+
+var progress = Console.Error;
+var started = DateTimeOffset.UtcNow;
+// Always here, whatever --output says: scripts/bench.sh reads it to clean up after a killed benchmark.
+var pids = new PidFile(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "artifacts", "bench")).FullName, "children.pids"));
+var scenarios = options.Scenarios.Select(k => Scenario.For(k, options)).ToList();
+var results = scenarios.Select(s => new ScenarioRuns(s, [], [])).ToList();
+
+Stack? stack = null;
+try
+{
+    progress.WriteLine($"bench: starting Azurite, the fakes and the self host (logs in {output})");
+    stack = await Stack.StartAsync(options, pids, cts.Token);
+    using var driver = new LoadDriver(stack.ChatUrl, scenarios.Max(s => s.Clients));
+    using var control = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+    var fakes = new FakesControl(control, stack.OpenAiUrl, stack.Mem0Url);
+    await stack.WaitForSelfHostAsync(driver, cts.Token);
+    progress.WriteLine($"bench: self host ready (pid {stack.SelfHost.Pid}) at {stack.ChatUrl}");
+    var memory = new ProcessMemory(stack.SelfHost.Pid);
+    using var probeHttp = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
+    var probe = new StageProbe(probeHttp, stack.OpenAiUrl, stack.Mem0Url, Stack.Mem0Key, Stack.OpenAiKey,
+        new Azure.Storage.Queues.QueueClient(stack.StorageConnectionString, "bench-probe"));
+    var runner = new ScenarioRunner(options, stack, fakes, driver, memory, probe, progress);
+
+    progress.WriteLine("bench: JIT warm-up (zero latency, not measured)");
+    await runner.JitWarmupAsync(scenarios.Max(s => s.Clients), cts.Token);
+
+    // Runs interleave (a,b,d,e, a,b,d,e, …) so slow drifts in the shared machine's load spread over the scenarios. The
+    // zero-latency runs come last: the thousands of queue messages they leave make Azurite slow for a while after
+    // (its periodic clean-up walks every message it has held), which would land in the next scenario's figures.
+    var order = Enumerable.Range(1, options.Runs).SelectMany(run => results.Where(r => r.Scenario.Key != "c").Select(r => (run, r)))
+        .Concat(Enumerable.Range(1, options.Runs).SelectMany(run => results.Where(r => r.Scenario.Key == "c").Select(r => (run, r))))
+        .ToList();
+    {
+        foreach (var (run, r) in order)
+        {
+            progress.WriteLine($"bench: run {run}/{options.Runs}, scenario {r.Scenario.Key} ({r.Scenario.Title})");
+            var m = await runner.RunAsync(r.Scenario, cts.Token);
+            // Azurite deletes the storage of consumed queue messages in one pass every 60 s, on its only thread, and the
+            // pass grows with the square of the messages consumed since the last one (2,044 took 7.2 s here): every
+            // queue call waits, so every chat does. That is the emulator, not the service or Azure Storage, so a run the
+            // probe saw stall (a direct enqueue over 1 s) is repeated once; the JSON keeps the discarded figures.
+            // c saturates Azurite, so its enqueues are slow anyway: there a stall means over 5 s.
+            if (m["probeEnqueueMaxMs"] > (r.Scenario.Key == "c" ? 5000 : 1000))
+            {
+                progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"  Azurite stalled {m["probeEnqueueMaxMs"] / 1000:0.0} s during the load (its clean-up pass); repeating the scenario once"));
+                r.Discarded.Add(m);
+                m = await runner.RunAsync(r.Scenario, cts.Token);
+                m["repeatedAfterAzuriteStall"] = 1;
+            }
+            r.Runs.Add(m);
+            progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"  {m["rps"]:0.0} req/s, p50 {m["p50Ms"]:0.0} ms, p99 {m["p99Ms"]:0.0} ms, overhead p50 {m["overheadP50Ms"]:0.0} / p99 {m["overheadP99Ms"]:0.0} ms, " +
+                $"writes {m["usersWritten"]:0}/{m["answered"]:0}, poison {m["poison"]:0}, peak {m["peakWorkingSetMb"]:0} MB"));
+            if (stack.SelfHost.HasExited)
+            {
+                throw new InvalidOperationException("The self host exited during the benchmark. Its last output:" + Environment.NewLine + stack.SelfHost.Tail());
+            }
+        }
+    }
+}
+catch (OperationCanceledException) when (cts.IsCancellationRequested)
+{
+    progress.WriteLine("bench: interrupted; no results.");
+    return 130;
+}
+catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException or Azure.RequestFailedException)
+{
+    progress.WriteLine($"bench: failed: {ex.Message}");
+    return 1;
+}
+finally
+{
+    if (stack is not null)
+    {
+        progress.WriteLine("bench: stopping the self host, the fakes and Azurite");
+        await stack.DisposeAsync();
+    }
+}
+
+var goals = Report.Goals(options, results);
+string table = Report.Table(options, results, goals, started);
+string json = Report.Json(options, results, goals, started);
+Console.Write(table);
+Console.WriteLine(json);
+File.WriteAllText(Path.Combine(output, "results.txt"), table);
+File.WriteAllText(Path.Combine(output, "results.json"), json + Environment.NewLine);
+return 0;
+
+static string FindRepoRoot()
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SupportAgent.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+    }
+    throw new InvalidOperationException("Run the benchmark from inside the repository (SupportAgent.sln was not found).");
+}

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace SupportAgent.Benchmark;
+
+/// <summary>
+/// Everything under test, each in its own process on loopback ports of its own: Azurite (in memory), the fake OpenAI
+/// and Mem0 servers, and the self host (Release build) pointed at them. Disposing stops them, newest first.
+/// </summary>
+internal sealed class Stack : IAsyncDisposable
+{
+    public const string AzuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    public const string QueueName = "memory-writes";
+    public const string Mem0Key = "bench-mem0-key";
+    public const string OpenAiKey = "bench-openai-key";
+
+    private readonly List<ChildProcess> _children = [];
+
+    public required string StorageConnectionString { get; init; }
+
+    public required Uri OpenAiUrl { get; init; }
+
+    public required Uri Mem0Url { get; init; }
+
+    public required Uri ChatUrl { get; init; }
+
+    public ChildProcess SelfHost => _children[^1];
+
+    /// <summary>PIDs by a short name (Azurite, Fakes, SelfHost), for CPU accounting.</summary>
+    public IReadOnlyDictionary<string, int> Pids => _children.ToDictionary(c => c.Name switch
+    {
+        "fakes" => "Fakes",
+        "self host" => "SelfHost",
+        _ => c.Name,
+    }, c => c.Pid);
+
+    public static async Task<Stack> StartAsync(BenchOptions o, PidFile pids, CancellationToken ct)
+    {
+        int blob = FreePort(), queue = FreePort(), table = FreePort(), openAi = FreePort(), mem0 = FreePort(), app = FreePort();
+        string connection =
+            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AzuriteKey};" +
+            $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;" +
+            $"TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
+        var stack = new Stack
+        {
+            StorageConnectionString = connection,
+            OpenAiUrl = new Uri($"http://127.0.0.1:{openAi}/"),
+            Mem0Url = new Uri($"http://127.0.0.1:{mem0}/"),
+            ChatUrl = new Uri($"http://127.0.0.1:{app}/api/chat"),
+        };
+        try
+        {
+            var noEnv = new Dictionary<string, string>();
+            string azurite = Path.Combine(o.RepoRoot, "node_modules", "azurite", "dist", "src", "azurite.js");
+            if (!File.Exists(azurite))
+            {
+                throw new InvalidOperationException($"Azurite is not installed ({azurite}); run scripts/setup.sh.");
+            }
+            stack.Add(ChildProcess.Start("Azurite", "node",
+                [azurite, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence",
+                 "--blobHost", "127.0.0.1", "--blobPort", Str(blob), "--queueHost", "127.0.0.1", "--queuePort", Str(queue),
+                 "--tableHost", "127.0.0.1", "--tablePort", Str(table),
+                 // For diagnosis only (it logs every request, which slows Azurite): BENCH_AZURITE_DEBUG=/path/to/log.
+                 .. (Environment.GetEnvironmentVariable("BENCH_AZURITE_DEBUG") is { Length: > 0 } debug ? new[] { "--debug", debug } : [])],
+                o.RepoRoot, noEnv, Path.Combine(o.OutputDir, "azurite.log"), pids));
+            await WaitAsync("Azurite", stack._children[^1], () => Task.FromResult(IsListening(queue) && IsListening(blob)), ct);
+
+            string fakes = Dll(o, "SupportAgent.Fakes");
+            stack.Add(ChildProcess.Start("fakes", "dotnet",
+                [fakes, "--openai-port", Str(openAi), "--mem0-port", Str(mem0), "--mem0-api", "platform", "--mem0-key", Mem0Key,
+                 "--openai-key", OpenAiKey, "--model-latency-ms", Str(o.ModelLatencyMs), "--search-latency-ms", Str(o.SearchLatencyMs),
+                 "--add-latency-ms", Str(o.AddLatencyMs), "--no-record"],
+                o.RepoRoot, noEnv, Path.Combine(o.OutputDir, "fakes.log"), pids));
+            using (var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) })
+            {
+                await WaitAsync("the fakes", stack._children[^1], async () =>
+                    await Ok(probe, new Uri(stack.OpenAiUrl, "_fake/stats")) && await Ok(probe, new Uri(stack.Mem0Url, "_fake/stats")), ct);
+            }
+
+            // The self host reads settings from the environment; a local.settings.json next to its dll (copied from a
+            // developer's repo) is overridden for every setting that matters here.
+            var env = new Dictionary<string, string>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["DOTNET_ENVIRONMENT"] = "Production",
+                ["PORT"] = Str(app),
+                ["AzureWebJobsStorage"] = connection,
+                ["OPENAI_BASE_URL"] = $"http://127.0.0.1:{openAi}/v1",
+                ["OPENAI_API_KEY"] = OpenAiKey,
+                ["OPENAI_MODEL"] = "gpt-4o-mini",
+                ["AZURE_OPENAI_ENDPOINT"] = "",
+                ["AZURE_OPENAI_DEPLOYMENT"] = "",
+                ["AZURE_OPENAI_API_KEY"] = "",
+                ["MEM0_API"] = "platform",
+                ["MEM0_BASE_URL"] = $"http://127.0.0.1:{mem0}",
+                ["MEM0_API_KEY"] = Mem0Key,
+                ["MEMORY_QUEUE_NAME"] = QueueName,
+                ["MEMORY_SEARCH_TIMEOUT_MS"] = Str(o.SearchBudgetMs),
+                ["CORS_ALLOWED_ORIGINS"] = "",
+            };
+            foreach (var (k, v) in o.SelfHostEnv)
+            {
+                env[k] = v;
+            }
+            string workDir = Directory.CreateDirectory(Path.Combine(o.OutputDir, "selfhost-cwd")).FullName;
+            stack.Add(ChildProcess.Start("self host", "dotnet", [Dll(o, "SupportAgent.SelfHost")],
+                workDir, env, Path.Combine(o.OutputDir, "selfhost.log"), pids));
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Waits until the self host answers a chat with 200 (model, Mem0 and the queue all reachable).</summary>
+    public async Task WaitForSelfHostAsync(LoadDriver driver, CancellationToken ct)
+    {
+        int attempt = 0;
+        string last = "";
+        await WaitAsync("the self host", SelfHost, async () =>
+        {
+            if (!IsListening(ChatUrl.Port))
+            {
+                return false;
+            }
+            try
+            {
+                var (status, body) = await driver.SendOnceAsync($"bench-ready-{attempt++}", ct);
+                last = $"HTTP {status}: {body}";
+                return status == 200;
+            }
+            catch (HttpRequestException ex)
+            {
+                last = ex.Message;
+                return false;
+            }
+        }, ct, TimeSpan.FromSeconds(90), () => last);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        for (int i = _children.Count - 1; i >= 0; i--)
+        {
+            await _children[i].DisposeAsync();
+        }
+        _children.Clear();
+    }
+
+    private void Add(ChildProcess child) => _children.Add(child);
+
+    private static string Dll(BenchOptions o, string project)
+    {
+        string path = Path.Combine(o.RepoRoot, project, "bin", "Release", "net10.0", project + ".dll");
+        return File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing; build Release first (scripts/bench.sh does).");
+    }
+
+    private static async Task WaitAsync(string what, ChildProcess process, Func<Task<bool>> ready, CancellationToken ct,
+        TimeSpan? timeout = null, Func<string>? detail = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        var clock = Stopwatch.StartNew();
+        while (!await ready())
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{what} exited before it was ready. Its last output:{Environment.NewLine}{process.Tail()}");
+            }
+            if (clock.Elapsed > limit)
+            {
+                throw new TimeoutException($"{what} was not ready within {limit.TotalSeconds:0} s ({detail?.Invoke()}). Its last output:{Environment.NewLine}{process.Tail()}");
+            }
+            await Task.Delay(200, ct);
+        }
+    }
+
+    private static async Task<bool> Ok(HttpClient http, Uri uri)
+    {
+        try
+        {
+            using var response = await http.GetAsync(uri);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static string Str(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static bool IsListening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
