@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
+using SupportAgent.Fakes;
 
 namespace SupportAgent.Benchmark;
 
@@ -11,7 +11,6 @@ namespace SupportAgent.Benchmark;
 /// </summary>
 internal sealed class Stack : IAsyncDisposable
 {
-    public const string AzuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     public const string QueueName = "memory-writes";
     public const string Mem0Key = "bench-mem0-key";
     public const string OpenAiKey = "bench-openai-key";
@@ -38,11 +37,8 @@ internal sealed class Stack : IAsyncDisposable
 
     public static async Task<Stack> StartAsync(BenchOptions o, PidFile pids, CancellationToken ct)
     {
-        int blob = FreePort(), queue = FreePort(), table = FreePort(), openAi = FreePort(), mem0 = FreePort(), app = FreePort();
-        string connection =
-            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AzuriteKey};" +
-            $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;" +
-            $"TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
+        int blob = Loopback.FreePort(), queue = Loopback.FreePort(), table = Loopback.FreePort(), openAi = Loopback.FreePort(), mem0 = Loopback.FreePort(), app = Loopback.FreePort();
+        string connection = Loopback.AzuriteConnectionString(blob, queue, table);
         var stack = new Stack
         {
             StorageConnectionString = connection,
@@ -65,7 +61,7 @@ internal sealed class Stack : IAsyncDisposable
                  // For diagnosis only (it logs every request, which slows Azurite): BENCH_AZURITE_DEBUG=/path/to/log.
                  .. (Environment.GetEnvironmentVariable("BENCH_AZURITE_DEBUG") is { Length: > 0 } debug ? new[] { "--debug", debug } : [])],
                 o.RepoRoot, noEnv, Path.Combine(o.OutputDir, "azurite.log"), pids));
-            await WaitAsync("Azurite", stack._children[^1], () => Task.FromResult(IsListening(queue) && IsListening(blob)), ct);
+            await WaitAsync("Azurite", stack._children[^1], () => Task.FromResult(Loopback.IsListening(queue) && Loopback.IsListening(blob)), ct);
 
             string fakes = Dll(o, "SupportAgent.Fakes");
             stack.Add(ChildProcess.Start("fakes", "dotnet",
@@ -123,7 +119,7 @@ internal sealed class Stack : IAsyncDisposable
         string last = "";
         await WaitAsync("the self host", SelfHost, async () =>
         {
-            if (!IsListening(ChatUrl.Port))
+            if (!Loopback.IsListening(ChatUrl.Port))
             {
                 return false;
             }
@@ -191,25 +187,4 @@ internal sealed class Stack : IAsyncDisposable
     }
 
     private static string Str(int n) => n.ToString(CultureInfo.InvariantCulture);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static bool IsListening(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 }

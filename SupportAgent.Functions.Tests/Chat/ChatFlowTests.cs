@@ -190,10 +190,9 @@ public sealed class ChatFlowTests
         Assert.False(body.GetProperty("memorySaved").GetBoolean());
     }
 
+    // Ports nothing listens on: storage that refuses every connection.
     private static string UnreachableStorage() =>
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-        $"QueueEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;BlobEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;" +
-        $"TableEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;";
+        Loopback.AzuriteConnectionString(Loopback.FreePort(), Loopback.FreePort(), Loopback.FreePort());
 
     [Fact]
     public async Task Mem0_errors_still_answer_without_memories()

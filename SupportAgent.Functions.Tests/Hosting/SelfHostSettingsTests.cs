@@ -79,7 +79,7 @@ public sealed class SelfHostSettingsTests : IDisposable
         {
             start.Environment.Remove(name);
         }
-        start.Environment["PORT"] = Azurite.FreePort().ToString();
+        start.Environment["PORT"] = SupportAgent.Fakes.Loopback.FreePort().ToString();
 
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

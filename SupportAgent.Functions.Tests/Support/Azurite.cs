@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using SupportAgent.Fakes;
 using Azure.Storage.Queues;
 
 namespace SupportAgent.Functions.Tests.Support;
@@ -44,7 +43,7 @@ public sealed class Azurite
                 $"Azurite is not installed ({script} is missing). Run 'npm ci' in {RepoPaths.Root}, or use the README's test command (scripts/test.sh), which does it.");
         }
 
-        int blobPort = FreePort(), queuePort = FreePort(), tablePort = FreePort();
+        int blobPort = Loopback.FreePort(), queuePort = Loopback.FreePort(), tablePort = Loopback.FreePort();
         var start = new ProcessStartInfo("node")
         {
             RedirectStandardInput = true, // held open until this process ends; see azurite-host.js
@@ -80,7 +79,7 @@ public sealed class Azurite
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(process);
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!(IsListening(queuePort) && IsListening(blobPort)))
+        while (!(Loopback.IsListening(queuePort) && Loopback.IsListening(blobPort)))
         {
             if (process.HasExited)
             {
@@ -94,12 +93,7 @@ public sealed class Azurite
             Thread.Sleep(50); // polling a port; not test synchronisation
         }
 
-        const string key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-        string connectionString =
-            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};" +
-            $"BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;" +
-            $"TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
-        return new Azurite(connectionString, process);
+        return new Azurite(Loopback.AzuriteConnectionString(blobPort, queuePort, tablePort), process);
     }
 
     private static void Stop(Process process)
@@ -115,27 +109,6 @@ public sealed class Azurite
         catch (InvalidOperationException)
         {
             // Already gone: nothing more to do at exit.
-        }
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static bool IsListening(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 }
