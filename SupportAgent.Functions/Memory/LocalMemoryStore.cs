@@ -124,14 +124,8 @@ public sealed class LocalMemoryStore(StorageClients storage) : IMem0Client
     }
 
     /// <summary>Partition keys cannot hold '/', '\', '#', '?' or control characters, which user ids may: use a hash.</summary>
-    private static string Partition(string userId)
-    {
-        if (string.IsNullOrWhiteSpace(userId) || userId.Contains('*', StringComparison.Ordinal))
-        {
-            throw new ArgumentException("A memory call needs one concrete user id; empty and wildcard ids are refused.", nameof(userId));
-        }
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));
-    }
+    private static string Partition(string userId) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(MemoryUserId.Require(userId))));
 
     private static HashSet<string> Words(string text)
     {

@@ -23,15 +23,7 @@ public abstract class Mem0HttpClient(HttpClient http) : IMem0Client
 
     public abstract Task DeleteAllAsync(string userId, CancellationToken cancellationToken);
 
-    /// <summary>Mem0 scopes by user id alone and reads "*" (or nothing) as every user: refuse both before any call.</summary>
-    protected static string RequireUserId(string userId)
-    {
-        if (string.IsNullOrWhiteSpace(userId) || userId.Contains('*', StringComparison.Ordinal))
-        {
-            throw new ArgumentException("A Mem0 call needs one concrete user id; empty and wildcard ids are refused.", nameof(userId));
-        }
-        return userId;
-    }
+    protected static string RequireUserId(string userId) => MemoryUserId.Require(userId);
 
     protected static string RequireMemoryId(string memoryId)
     {
