@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SupportAgent.Functions.Configuration;
 
 namespace SupportAgent.SelfHost;
 
@@ -44,7 +45,7 @@ public sealed record LocalSettings(IReadOnlyDictionary<string, string?> Values, 
                 foreach (var property in valuesElement.EnumerateObject())
                 {
                     // Keys use the environment-variable spelling (A__b); IConfiguration uses A:b.
-                    values[property.Name.Replace("__", ":", StringComparison.Ordinal)] = property.Value.ValueKind switch
+                    values[SettingNames.ConfigKey(property.Name)] = property.Value.ValueKind switch
                     {
                         JsonValueKind.String => property.Value.GetString(),
                         JsonValueKind.Null => null,
