@@ -30,20 +30,20 @@ public static class ChatRequestReader
             return (null, TooLarge());
         }
 
-        byte[]? body = await ReadBodyAsync(request.Body, cancellationToken);
+        ReadOnlyMemory<byte>? body = await ReadBodyAsync(request.Body, cancellationToken);
         if (body is null)
         {
             return (null, TooLarge());
         }
-        return Parse(body);
+        return Parse(body.Value);
     }
 
-    public static (ChatRequest? Request, ChatInputProblem? Problem) Parse(ReadOnlySpan<byte> body)
+    public static (ChatRequest? Request, ChatInputProblem? Problem) Parse(ReadOnlyMemory<byte> body)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
         }
         catch (JsonException)
         {
@@ -157,7 +157,8 @@ public static class ChatRequestReader
         return (new ChatRequest(userId, turns), null);
     }
 
-    private static async Task<byte[]?> ReadBodyAsync(Stream body, CancellationToken cancellationToken)
+    /// <summary>The body as read, without copying it again (a valid body can be megabytes).</summary>
+    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(Stream body, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
@@ -170,7 +171,7 @@ public static class ChatRequestReader
             }
             buffer.Write(chunk, 0, read);
         }
-        return buffer.ToArray();
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
     private static ChatInputProblem Invalid(string field, string detail) => new(StatusCodes.Status400BadRequest, field, detail);
