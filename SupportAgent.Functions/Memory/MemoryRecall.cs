@@ -34,14 +34,10 @@ public sealed partial class MemoryRecall(IMem0Client mem0, IOptions<MemoryOption
             }
             return new RecalledMemories(facts, MemoryStatus.Ok);
         }
-        catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            LogTimedOut(logger, UserRef.For(userId), _options.SearchTimeoutMs);
-            return RecalledMemories.None(MemoryStatus.TimedOut);
-        }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            // Whatever failed (Mem0, the network, the local store's storage account), the reply goes on without memories.
+            // Whatever failed or ran out of time (Mem0, the network, the local store's storage account), the reply goes
+            // on without memories.
             if (budget.IsCancellationRequested)
             {
                 LogTimedOut(logger, UserRef.For(userId), _options.SearchTimeoutMs);
