@@ -4,9 +4,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using Polly;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Memory.Local;
 using SupportAgent.Functions.Memory.Mem0;
 using SupportAgent.Functions.Storage;
 
@@ -54,7 +56,7 @@ public static class ServiceRegistration
             .AddStandardResilienceHandler(ConfigureMem0Resilience)
             .SelectPipelineBy(_ => Mem0PipelineKey);
         services.AddSingleton<LocalMemoryStore>();
-        services.AddTransient<IMem0Client>(sp => sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api switch
+        services.AddTransient<IMemoryStore>(sp => sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api switch
         {
             Mem0Api.Server => sp.GetRequiredService<Mem0ServerClient>(),
             Mem0Api.Local => sp.GetRequiredService<LocalMemoryStore>(),
@@ -84,6 +86,14 @@ public static class ServiceRegistration
     internal static string Mem0PipelineKey(HttpRequestMessage request) =>
         request.RequestUri?.AbsolutePath.Contains("/search", StringComparison.Ordinal) == true ? "search" : "other";
 
+    /// <summary>
+    /// An add is never retried in process: one that timed out may have been stored all the same, and the queue retries
+    /// the whole message later anyway. Searches, lists and deletes are safe to repeat.
+    /// </summary>
+    internal static bool IsAdd(HttpRequestMessage? request) =>
+        request?.Method == HttpMethod.Post && request.RequestUri?.AbsolutePath is { } path
+        && (path.EndsWith("/memories/add/", StringComparison.Ordinal) || path.EndsWith("/memories", StringComparison.Ordinal));
+
     private static void ConfigureMem0Resilience(HttpStandardResilienceOptions o)
     {
         o.Retry.MaxRetryAttempts = 2;
@@ -92,7 +102,7 @@ public static class ServiceRegistration
         // Honour a short Retry-After in process; a longer one is not waited out here: the call fails at once and the
         // queue retries the message later (the chat path has its own, shorter, budget anyway).
         var shouldHandle = o.Retry.ShouldHandle;
-        o.Retry.ShouldHandle = args => args.Outcome.Result?.Headers.RetryAfter?.Delta > Mem0MaxRetryAfterWait
+        o.Retry.ShouldHandle = args => args.Outcome.Result?.Headers.RetryAfter?.Delta > Mem0MaxRetryAfterWait || IsAdd(args.Context.GetRequestMessage())
             ? ValueTask.FromResult(false)
             : shouldHandle(args);
         // A self-hosted Mem0 server runs the LLM extraction inside the add request: 4-12 s is normal there.

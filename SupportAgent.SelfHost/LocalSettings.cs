@@ -1,4 +1,3 @@
-using System.Text.Json;
 using SupportAgent.Functions.Configuration;
 
 namespace SupportAgent.SelfHost;
@@ -26,48 +25,21 @@ public sealed record LocalSettings(IReadOnlyDictionary<string, string?> Values, 
 
     public static LocalSettings Read(string path)
     {
-        using var stream = File.OpenRead(path);
-        JsonDocument document;
+        IConfigurationRoot file;
         try
         {
-            document = JsonDocument.Parse(stream, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            file = new ConfigurationBuilder().AddJsonFile(System.IO.Path.GetFullPath(path), optional: false, reloadOnChange: false).Build();
         }
-        catch (JsonException ex)
+        catch (InvalidDataException ex)
         {
-            throw new InvalidDataException($"{path} is not valid JSON: {ex.Message}", ex);
+            throw new InvalidDataException($"{path} is not valid JSON: {ex.InnerException?.Message ?? ex.Message}", ex);
         }
 
-        using (document)
-        {
-            var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-            if (document.RootElement.TryGetProperty("Values", out var valuesElement) && valuesElement.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var property in valuesElement.EnumerateObject())
-                {
-                    // Keys use the environment-variable spelling (A__b); IConfiguration uses A:b.
-                    values[SettingNames.ConfigKey(property.Name)] = property.Value.ValueKind switch
-                    {
-                        JsonValueKind.String => property.Value.GetString(),
-                        JsonValueKind.Null => null,
-                        _ => property.Value.GetRawText(),
-                    };
-                }
-            }
-
-            int? port = null;
-            string? cors = null;
-            if (document.RootElement.TryGetProperty("Host", out var host) && host.ValueKind == JsonValueKind.Object)
-            {
-                if (host.TryGetProperty("LocalHttpPort", out var p) && p.TryGetInt32(out int parsed))
-                {
-                    port = parsed;
-                }
-                if (host.TryGetProperty("CORS", out var c) && c.ValueKind == JsonValueKind.String)
-                {
-                    cors = c.GetString();
-                }
-            }
-            return new LocalSettings(values, port, cors, path);
-        }
+        // Keys use the environment-variable spelling (A__b); IConfiguration uses A:b. Values are flat, as Core Tools reads them.
+        var values = file.GetSection("Values").GetChildren()
+            .ToDictionary(c => SettingNames.ConfigKey(c.Key), c => c.Value, StringComparer.OrdinalIgnoreCase);
+        var host = file.GetSection("Host");
+        int? port = int.TryParse(host["LocalHttpPort"], out int parsed) ? parsed : null;
+        return new LocalSettings(values, port, host["CORS"], path);
     }
 }

@@ -6,6 +6,8 @@ using SupportAgent.Functions;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Memory.Local;
+using SupportAgent.Functions.Memory.Mem0;
 
 namespace SupportAgent.SelfHost;
 

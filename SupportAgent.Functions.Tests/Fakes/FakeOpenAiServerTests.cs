@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using OpenAI.Chat;
 using SupportAgent.Fakes;
 using SupportAgent.Functions.Chat;
+using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
 using ChatModel = SupportAgent.Functions.Chat.ChatModel;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Memory.Local;
 using SupportAgent.Functions.Memory.Mem0;
 
 namespace SupportAgent.Functions.Tests.Hosting;
@@ -50,7 +51,7 @@ public sealed class CompositionTests
         using var scope = host.Services.CreateScope();
         Assert.NotNull(ActivatorUtilities.CreateInstance<ChatFunction>(scope.ServiceProvider));
         Assert.NotNull(ActivatorUtilities.CreateInstance<MemoryWriterFunction>(scope.ServiceProvider));
-        Assert.IsType<Mem0PlatformClient>(scope.ServiceProvider.GetRequiredService<IMem0Client>());
+        Assert.IsType<Mem0PlatformClient>(scope.ServiceProvider.GetRequiredService<IMemoryStore>());
         Assert.NotNull(scope.ServiceProvider.GetRequiredService<ChatModel>());
     }
 
@@ -66,7 +67,7 @@ public sealed class CompositionTests
         using var host = Build(settings);
 
         Assert.Empty(SettingsCheck.FindProblems(host.Services));
-        Assert.IsType(expected, host.Services.GetRequiredService<IMem0Client>());
+        Assert.IsType(expected, host.Services.GetRequiredService<IMemoryStore>());
     }
 
     [Theory]

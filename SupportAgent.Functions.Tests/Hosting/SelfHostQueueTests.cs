@@ -58,7 +58,9 @@ public sealed class SelfHostQueueTests(Xunit.Abstractions.ITestOutputHelper outp
     [Fact]
     public async Task A_transient_Mem0_outage_is_retried_until_every_write_lands()
     {
-        await using var app = await TestService.StartAsync(ListenerWith());
+        // Adds are not retried in process: the queue retries them, so its tries must outlast the outage. Storage counts
+        // visibility timeouts in whole seconds (0.5 s means "at once"), so 1 s apart.
+        await using var app = await TestService.StartAsync(ListenerWith(visibilityTimeout: "00:00:01", maxDequeueCount: 10));
         app.Mem0.AddFaults.FailFor(TimeSpan.FromSeconds(2), FakeFault.ServerError);
 
         for (int i = 0; i < 5; i++)

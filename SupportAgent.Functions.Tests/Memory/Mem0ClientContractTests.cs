@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using SupportAgent.Fakes;
+using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.Mem0;
 
 namespace SupportAgent.Functions.Tests.Memory;
@@ -16,7 +17,7 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
 
     protected FakeMem0Server Fake => Fixture.Fake;
 
-    protected IMem0Client Client => Fixture.Client;
+    protected IMemoryStore Client => Fixture.Client;
 
     public virtual async Task InitializeAsync() => _fixture = await Mem0Fixture.StartAsync(Flavor);
 
@@ -53,7 +54,7 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
         var stored = Assert.Single(Fake.MemoriesOf("alice"));
         Assert.Equal("I prefer email over phone", stored.Text); // the assistant's "Noted, thanks." is not a memory
         Assert.Equal("supportagent", stored.MetadataValue("source"));
-        Assert.Equal("ex-1", stored.MetadataValue("exchange_id"));
+        Assert.StartsWith("ex-", stored.MetadataValue("exchange_id"));
 
         var add = Assert.Single(Fake.RequestsFor(Mem0Operation.Add));
         var body = add.BodyJson();
@@ -107,7 +108,7 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
         await Fixture.AddAndWaitAsync("alice", "Second fact");
         await Fixture.AddAndWaitAsync("bob", "Bob's fact");
 
-        var listed = await Client.ListAsync("alice", CancellationToken.None);
+        var listed = await Client.ListAllAsync("alice");
 
         Assert.Equal(["First fact", "Second fact"], listed.Select(m => m.Memory).Order());
         Assert.All(Fake.RequestsFor(Mem0Operation.List), r => Assert.False(r.Body.Contains("limit", StringComparison.Ordinal) || r.QueryString.Contains("limit", StringComparison.Ordinal)));
@@ -118,20 +119,29 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     {
         await Fixture.AddAndWaitAsync("alice", "First fact");
         await Fixture.AddAndWaitAsync("alice", "Second fact");
-        var first = (await Client.ListAsync("alice", CancellationToken.None)).Single(m => m.Memory == "First fact");
+        var first = (await Client.ListAllAsync("alice")).Single(m => m.Memory == "First fact");
 
-        await Client.DeleteAsync(first.Id, CancellationToken.None);
+        Assert.True(await Client.DeleteAsync("alice", first.Id, CancellationToken.None));
 
-        Assert.Equal("Second fact", Assert.Single(await Client.ListAsync("alice", CancellationToken.None)).Memory);
+        Assert.Equal("Second fact", Assert.Single(await Client.ListAllAsync("alice")).Memory);
     }
 
     [Fact]
-    public async Task Deleting_a_memory_that_is_not_there_fails_permanently()
+    public async Task Deleting_a_memory_that_is_not_there_answers_false()
     {
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Client.DeleteAsync(Guid.NewGuid().ToString(), CancellationToken.None));
+        Assert.False(await Client.DeleteAsync("alice", Guid.NewGuid().ToString(), CancellationToken.None));
+    }
 
-        Assert.Equal(HttpStatusCode.NotFound, ex.StatusCode);
-        Assert.False(ex.IsTransient);
+    [Fact]
+    public async Task Another_users_memory_id_is_not_found_and_stays()
+    {
+        await Fixture.AddAndWaitAsync("bob", "Bob's fact");
+        var bobs = Assert.Single(await Client.ListAllAsync("bob"));
+
+        Assert.False(await Client.DeleteAsync("alice", bobs.Id, CancellationToken.None));
+
+        Assert.Equal("Bob's fact", Assert.Single(await Client.ListAllAsync("bob")).Memory);
+        Assert.Equal(0, Fake.RequestCount(Mem0Operation.Delete));
     }
 
     [Fact]
@@ -142,9 +152,9 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
 
         await Client.DeleteAllAsync("alice", CancellationToken.None);
 
-        Assert.Empty(await Client.ListAsync("alice", CancellationToken.None));
+        Assert.Empty(await Client.ListAllAsync("alice"));
         Assert.Empty(await Client.SearchAsync("alice", "fact", 5, CancellationToken.None));
-        Assert.Equal("Bob's fact", Assert.Single(await Client.ListAsync("bob", CancellationToken.None)).Memory);
+        Assert.Equal("Bob's fact", Assert.Single(await Client.ListAllAsync("bob")).Memory);
         Assert.Equal("alice", Assert.Single(Fake.RequestsFor(Mem0Operation.DeleteAll)).Query("user_id"));
     }
 
@@ -154,7 +164,7 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
         const string userId = "alice+ops@example.com&x=1";
         await Fixture.AddAndWaitAsync(userId, "Fact with an email-like id");
 
-        Assert.Single(await Client.ListAsync(userId, CancellationToken.None));
+        Assert.Single(await Client.ListAllAsync(userId));
         await Client.DeleteAllAsync(userId, CancellationToken.None);
         Assert.Empty(Fake.MemoriesOf(userId));
     }
@@ -167,8 +177,9 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     public async Task Empty_and_wildcard_user_ids_are_refused_before_anything_is_sent(string userId)
     {
         await Assert.ThrowsAsync<ArgumentException>(() => Client.SearchAsync(userId, "order", 5, CancellationToken.None));
-        await Assert.ThrowsAsync<ArgumentException>(() => Client.AddAsync(userId, Mem0Fixture.Exchange("hi"), Mem0Fixture.Metadata, CancellationToken.None));
-        await Assert.ThrowsAsync<ArgumentException>(() => Client.ListAsync(userId, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Client.AddAsync(Mem0Fixture.Exchange(userId, "hi"), CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Client.ListAsync(userId, 10, null, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Client.DeleteAsync(userId, "m1", CancellationToken.None));
         await Assert.ThrowsAsync<ArgumentException>(() => Client.DeleteAllAsync(userId, CancellationToken.None));
 
         Assert.Equal(0, Fake.Requests.Count);
@@ -181,7 +192,7 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     [InlineData("a/b")]
     public async Task Empty_wildcard_and_path_memory_ids_are_refused_before_anything_is_sent(string memoryId)
     {
-        await Assert.ThrowsAsync<ArgumentException>(() => Client.DeleteAsync(memoryId, CancellationToken.None));
+        Assert.False(await Client.DeleteAsync("alice", memoryId, CancellationToken.None));
 
         Assert.Equal(0, Fake.Requests.Count);
     }
@@ -205,7 +216,7 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     {
         Fake.AddFaults.FailNext(1, FakeFault.TooManyRequests(TimeSpan.FromSeconds(7)));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Client.AddAsync("alice", Mem0Fixture.Exchange("hi"), Mem0Fixture.Metadata, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Client.AddAsync(Mem0Fixture.Exchange("alice", "hi"), CancellationToken.None));
 
         Assert.Equal(HttpStatusCode.TooManyRequests, ex.StatusCode);
         Assert.True(ex.IsTransient);
@@ -221,7 +232,7 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     {
         Fake.FaultsFor(Mem0Operation.List).FailAlways(FakeFault.WithStatus(status));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Client.ListAsync("alice", CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Client.ListAllAsync("alice"));
 
         Assert.Equal((HttpStatusCode)status, ex.StatusCode);
         Assert.False(ex.IsTransient);
@@ -231,7 +242,7 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     public async Task A_wrong_key_is_refused_with_401_not_transient()
     {
         using var http = Mem0Fixture.CreateHttpClient(Fake, Flavor, "not-the-key");
-        IMem0Client client = Flavor == Mem0Flavor.Platform ? new Mem0PlatformClient(http) : new Mem0ServerClient(http);
+        IMemoryStore client = Flavor == Mem0Flavor.Platform ? new Mem0PlatformClient(http) : new Mem0ServerClient(http);
 
         var ex = await Assert.ThrowsAsync<Mem0Exception>(() => client.SearchAsync("alice", "order", 5, CancellationToken.None));
 
@@ -257,7 +268,7 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     {
         using var http = Mem0Fixture.CreateHttpClient(Fake, Flavor, Mem0Fixture.Key);
         http.Timeout = TimeSpan.FromMilliseconds(300);
-        IMem0Client client = Flavor == Mem0Flavor.Platform ? new Mem0PlatformClient(http) : new Mem0ServerClient(http);
+        IMemoryStore client = Flavor == Mem0Flavor.Platform ? new Mem0PlatformClient(http) : new Mem0ServerClient(http);
         Fake.SearchFaults.FailAlways(FakeFault.Hang());
 
         var ex = await Assert.ThrowsAsync<Mem0Exception>(() => client.SearchAsync("alice", "order", 5, CancellationToken.None));

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using SupportAgent.Fakes;
-using SupportAgent.Functions.Chat;
+using SupportAgent.Functions.Conversation;
+using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.Mem0;
 
 namespace SupportAgent.Functions.Tests.Memory;
@@ -15,7 +16,7 @@ public sealed class Mem0Fixture : IAsyncDisposable
     public const string Key = "test-mem0-key";
     public static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(10);
 
-    private Mem0Fixture(FakeMem0Server fake, HttpClient http, IMem0Client client)
+    private Mem0Fixture(FakeMem0Server fake, HttpClient http, IMemoryStore client)
     {
         Fake = fake;
         Http = http;
@@ -26,7 +27,7 @@ public sealed class Mem0Fixture : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public IMem0Client Client { get; }
+    public IMemoryStore Client { get; }
 
     public static async Task<Mem0Fixture> StartAsync(Mem0Flavor flavor, string key = Key, FakeMem0ServerOptions? options = null)
     {
@@ -37,7 +38,7 @@ public sealed class Mem0Fixture : IAsyncDisposable
             AdminApiKey = flavor == Mem0Flavor.Server ? options?.AdminApiKey ?? Key : null,
         });
         var http = CreateHttpClient(fake, flavor, key);
-        IMem0Client client = flavor == Mem0Flavor.Platform ? new Mem0PlatformClient(http) : new Mem0ServerClient(http);
+        IMemoryStore client = flavor == Mem0Flavor.Platform ? new Mem0PlatformClient(http) : new Mem0ServerClient(http);
         return new Mem0Fixture(fake, http, client);
     }
 
@@ -56,17 +57,15 @@ public sealed class Mem0Fixture : IAsyncDisposable
         return http;
     }
 
-    public static IReadOnlyList<ChatTurn> Exchange(string userSays, string assistantSays = "Noted, thanks.") =>
-        [new ChatTurn(ChatTurn.User, userSays), new ChatTurn(ChatTurn.Assistant, assistantSays)];
-
-    public static readonly IReadOnlyDictionary<string, string> Metadata =
-        new Dictionary<string, string> { ["source"] = "supportagent", ["exchange_id"] = "ex-1" };
+    public static MemoryExchange Exchange(string userId, string userSays, string assistantSays = "Noted, thanks.") =>
+        new("ex-" + Guid.NewGuid().ToString("N"), userId, DateTimeOffset.UtcNow,
+            [new ChatTurn(ChatTurn.User, userSays), new ChatTurn(ChatTurn.Assistant, assistantSays)]);
 
     /// <summary>Adds one exchange and waits until the fake has stored it (the Platform's add is asynchronous).</summary>
     public async Task AddAndWaitAsync(string userId, string userSays)
     {
         int before = Fake.AddsFor(userId);
-        await Client.AddAsync(userId, Exchange(userSays), Metadata, CancellationToken.None);
+        await Client.AddAsync(Exchange(userId, userSays), CancellationToken.None);
         await Fake.WaitForAddsAsync(userId, before + 1, WaitTimeout);
     }
 
@@ -74,5 +73,23 @@ public sealed class Mem0Fixture : IAsyncDisposable
     {
         Http.Dispose();
         await Fake.DisposeAsync();
+    }
+}
+
+internal static class MemoryStoreExtensions
+{
+    /// <summary>Every memory of the user, following every page.</summary>
+    public static async Task<IReadOnlyList<MemoryItem>> ListAllAsync(this IMemoryStore store, string userId, int pageSize = 100)
+    {
+        var all = new List<MemoryItem>();
+        string? next = null;
+        do
+        {
+            var page = await store.ListAsync(userId, pageSize, next, CancellationToken.None);
+            all.AddRange(page.Items);
+            next = page.Next;
+        }
+        while (next is not null);
+        return all;
     }
 }

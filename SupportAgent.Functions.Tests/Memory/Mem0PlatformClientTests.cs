@@ -13,15 +13,15 @@ public sealed class Mem0PlatformClientTests : Mem0ClientContractTests
     {
         await Fixture.AddAndWaitAsync("alice", "I prefer email");
         var item = Assert.Single(await Client.SearchAsync("alice", "email", 5, CancellationToken.None));
-        await Client.ListAsync("alice", CancellationToken.None);
-        await Client.DeleteAsync(item.Id, CancellationToken.None);
+        await Client.ListAllAsync("alice");
+        Assert.True(await Client.DeleteAsync("alice", item.Id, CancellationToken.None));
         await Client.DeleteAllAsync("alice", CancellationToken.None);
 
         var requests = Fake.Requests.ToList();
         Assert.All(requests, r => Assert.Equal("Token " + Mem0Fixture.Key, r.Authorization));
         Assert.All(requests, r => Assert.Null(r.XApiKey));
         Assert.Equal(
-            ["POST /v3/memories/add/", "POST /v3/memories/search/", "POST /v3/memories/", $"DELETE /v1/memories/{item.Id}/", "DELETE /v1/memories/"],
+            ["POST /v3/memories/add/", "POST /v3/memories/search/", "POST /v3/memories/", $"GET /v1/memories/{item.Id}/", $"DELETE /v1/memories/{item.Id}/", "DELETE /v1/memories/"],
             requests.Select(r => $"{r.Method} {r.Path}"));
         Assert.All(requests, r => Assert.Equal(200, r.ResponseStatus));
     }
@@ -47,7 +47,7 @@ public sealed class Mem0PlatformClientTests : Mem0ClientContractTests
             Fake.Seed("alice", $"Fact {i}");
         }
 
-        var listed = await Client.ListAsync("alice", CancellationToken.None);
+        var listed = await Client.ListAllAsync("alice", pageSize: 100);
 
         Assert.Equal(Enumerable.Range(1, 5).Select(i => $"Fact {i}"), listed.Select(m => m.Memory).Order());
         var pages = Fake.RequestsFor(Mem0Operation.List).ToList();
@@ -60,7 +60,7 @@ public sealed class Mem0PlatformClientTests : Mem0ClientContractTests
     {
         Fake.ProcessingDelay = TimeSpan.FromMinutes(10); // processing "never" finishes until the fake stops
 
-        await Client.AddAsync("alice", Mem0Fixture.Exchange("I prefer email"), Mem0Fixture.Metadata, CancellationToken.None);
+        await Client.AddAsync(Mem0Fixture.Exchange("alice", "I prefer email"), CancellationToken.None);
 
         Assert.Empty(await Client.SearchAsync("alice", "email", 5, CancellationToken.None));
         Assert.Equal(0, Fake.AddsCompleted);
@@ -72,7 +72,7 @@ public sealed class Mem0PlatformClientTests : Mem0ClientContractTests
     {
         Fake.ProcessingDelay = TimeSpan.FromMilliseconds(100);
 
-        await Client.AddAsync("alice", Mem0Fixture.Exchange("I prefer email"), Mem0Fixture.Metadata, CancellationToken.None);
+        await Client.AddAsync(Mem0Fixture.Exchange("alice", "I prefer email"), CancellationToken.None);
         await Fake.WaitForAddsAsync("alice", 1, Mem0Fixture.WaitTimeout);
 
         Assert.Equal("I prefer email", Assert.Single(await Client.SearchAsync("alice", "email", 5, CancellationToken.None)).Memory);

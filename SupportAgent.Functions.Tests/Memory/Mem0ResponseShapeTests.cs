@@ -56,7 +56,7 @@ public sealed class Mem0ResponseShapeTests
         fixture.Fake.Seed("bob", "Bob prefers phone");
         fixture.Fake.ListResponseShape = shape;
 
-        var listed = await fixture.Client.ListAsync("alice", CancellationToken.None);
+        var listed = await fixture.Client.ListAllAsync("alice");
 
         Assert.Equal(["I prefer email over phone", "My order #1234 is late"], listed.Select(m => m.Memory).Order());
         Assert.All(listed, m => Assert.True(Guid.TryParse(m.Id, out _)));

@@ -14,15 +14,15 @@ public sealed class Mem0ServerClientTests : Mem0ClientContractTests
     {
         await Fixture.AddAndWaitAsync("alice", "I prefer email");
         var item = Assert.Single(await Client.SearchAsync("alice", "email", 5, CancellationToken.None));
-        await Client.ListAsync("alice", CancellationToken.None);
-        await Client.DeleteAsync(item.Id, CancellationToken.None);
+        await Client.ListAllAsync("alice");
+        Assert.True(await Client.DeleteAsync("alice", item.Id, CancellationToken.None));
         await Client.DeleteAllAsync("alice", CancellationToken.None);
 
         var requests = Fake.Requests.ToList();
         Assert.All(requests, r => Assert.Equal(Mem0Fixture.Key, r.XApiKey));
         Assert.All(requests, r => Assert.Null(r.Authorization));
         Assert.Equal(
-            ["POST /memories", "POST /search", "GET /memories", $"DELETE /memories/{item.Id}", "DELETE /memories"],
+            ["POST /memories", "POST /search", "GET /memories", $"GET /memories/{item.Id}", $"DELETE /memories/{item.Id}", "DELETE /memories"],
             requests.Select(r => $"{r.Method} {r.Path}"));
         Assert.All(requests, r => Assert.Equal(200, r.ResponseStatus));
     }
@@ -30,7 +30,7 @@ public sealed class Mem0ServerClientTests : Mem0ClientContractTests
     [Fact]
     public async Task The_add_is_synchronous_so_the_memory_is_searchable_at_once()
     {
-        await Client.AddAsync("alice", Mem0Fixture.Exchange("I prefer email"), Mem0Fixture.Metadata, CancellationToken.None);
+        await Client.AddAsync(Mem0Fixture.Exchange("alice", "I prefer email"), CancellationToken.None);
 
         Assert.Equal(1, Fake.AddsCompleted);
         Assert.Single(await Client.SearchAsync("alice", "email", 5, CancellationToken.None));
@@ -44,7 +44,7 @@ public sealed class Mem0ServerClientTests : Mem0ClientContractTests
             Fake.Seed("alice", $"Fact {i}");
         }
 
-        var listed = await Client.ListAsync("alice", CancellationToken.None);
+        var listed = await Client.ListAllAsync("alice");
 
         Assert.Equal(25, listed.Count);
         var list = Assert.Single(Fake.RequestsFor(Mem0Operation.List));

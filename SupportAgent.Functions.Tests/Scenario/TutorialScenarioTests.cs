@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using SupportAgent.Fakes;
 using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Tests.Memory;
 using SupportAgent.Functions.Tests.Support;
 
 namespace SupportAgent.Functions.Tests.Scenario;
@@ -54,8 +55,8 @@ public sealed class TutorialScenarioTests
     {
         if (backend == "local")
         {
-            var store = (LocalMemoryStore)app.Services.GetService(typeof(LocalMemoryStore))!;
-            await Eventually.WaitFor(async () => (await store.ListAsync(userId, CancellationToken.None)).Count, n => n >= 1,
+            var store = (IMemoryStore)app.Services.GetService(typeof(IMemoryStore))!;
+            await Eventually.WaitFor(async () => (await store.ListAllAsync(userId)).Count, n => n >= 1,
                 TimeSpan.FromSeconds(30), "the local store to hold the exchange");
         }
         else

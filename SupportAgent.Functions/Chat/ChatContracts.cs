@@ -1,15 +1,7 @@
 using System.Text.Json.Serialization;
+using SupportAgent.Functions.Conversation;
 
 namespace SupportAgent.Functions.Chat;
-
-/// <summary>One turn of the conversation, as the tutorial's frontend sends it.</summary>
-public sealed record ChatTurn(
-    [property: JsonPropertyName("role")] string Role,
-    [property: JsonPropertyName("content")] string Content)
-{
-    public const string User = "user";
-    public const string Assistant = "assistant";
-}
 
 /// <summary>A request that passed validation.</summary>
 public sealed record ChatRequest(string UserId, IReadOnlyList<ChatTurn> Messages)
@@ -29,19 +21,6 @@ public sealed record ChatRequest(string UserId, IReadOnlyList<ChatTurn> Messages
             return Messages.Skip(start).ToArray();
         }
     }
-}
-
-/// <summary>How memory took part in a reply; sent to the client so a frontend can show it.</summary>
-public enum MemoryStatus
-{
-    /// <summary>Memories were searched (zero or more found).</summary>
-    Ok,
-
-    /// <summary>Mem0 failed; the reply was made without memories.</summary>
-    Unavailable,
-
-    /// <summary>Mem0 did not answer within the time budget; the reply was made without memories.</summary>
-    TimedOut,
 }
 
 /// <summary>The 200 response body. <c>message</c> is what the tutorial's frontend reads; the rest is extra.</summary>

@@ -5,7 +5,7 @@ using Azure.Identity;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenAI.Chat;
-using SupportAgent.Functions.Configuration;
+using SupportAgent.Functions.Conversation;
 
 namespace SupportAgent.Functions.Chat;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using SupportAgent.Functions.Conversation;
 
 namespace SupportAgent.Functions.Chat;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Conversation;
 
 namespace SupportAgent.Functions.Chat;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.Extensions.Options;
-using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
 
 namespace SupportAgent.Functions.Chat;

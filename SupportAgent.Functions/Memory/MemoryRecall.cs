@@ -1,10 +1,21 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SupportAgent.Functions.Chat;
-using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory.Mem0;
 
 namespace SupportAgent.Functions.Memory;
+
+/// <summary>How memory took part in a reply; sent to the client so a frontend can show it.</summary>
+public enum MemoryStatus
+{
+    /// <summary>Memories were searched (zero or more found).</summary>
+    Ok,
+
+    /// <summary>The memory store failed; the reply was made without memories.</summary>
+    Unavailable,
+
+    /// <summary>The memory store did not answer within the time budget; the reply was made without memories.</summary>
+    TimedOut,
+}
 
 public sealed record RecalledMemories(IReadOnlyList<string> Facts, MemoryStatus Status)
 {
@@ -15,7 +26,7 @@ public sealed record RecalledMemories(IReadOnlyList<string> Facts, MemoryStatus 
 /// Searches a user's memories for the chat path within a time budget. Memory makes replies better but is never
 /// allowed to stop one: on failure or timeout the reply is made without memories and the response says so.
 /// </summary>
-public sealed partial class MemoryRecall(IMem0Client mem0, IOptions<MemoryOptions> options, TimeProvider timeProvider, ILogger<MemoryRecall> logger)
+public sealed partial class MemoryRecall(IMemoryStore store, IOptions<MemoryOptions> options, TimeProvider timeProvider, ILogger<MemoryRecall> logger)
 {
     private readonly MemoryOptions _options = options.Value;
 
@@ -26,7 +37,7 @@ public sealed partial class MemoryRecall(IMem0Client mem0, IOptions<MemoryOption
         long started = timeProvider.GetTimestamp();
         try
         {
-            var items = await mem0.SearchAsync(userId, query, _options.SearchTopK, linked.Token);
+            var items = await store.SearchAsync(userId, query, _options.SearchTopK, linked.Token);
             var facts = items.Select(i => i.Memory.Trim()).Where(m => m.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
             if (logger.IsEnabled(LogLevel.Debug)) // the hash is only worth computing when the line is written
             {

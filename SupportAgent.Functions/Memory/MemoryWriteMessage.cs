@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using SupportAgent.Functions.Chat;
+using SupportAgent.Functions.Conversation;
 
 namespace SupportAgent.Functions.Memory;
 

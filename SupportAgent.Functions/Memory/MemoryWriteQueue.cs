@@ -3,9 +3,9 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Options;
-using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Storage;
+using SupportAgent.Functions.Conversation;
 
 namespace SupportAgent.Functions.Memory;
 

@@ -1,5 +1,6 @@
 using Azure;
 using Microsoft.Extensions.Logging;
+using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Memory.Mem0;
 
 namespace SupportAgent.Functions.Memory;
@@ -11,7 +12,7 @@ public sealed class UnreadableMemoryWriteException(string reason) : Exception($"
 /// Writes one queued exchange to Mem0 for its user. Any failure throws: the queue trigger then retries the message
 /// after its visibility timeout and, after maxDequeueCount tries, moves it to the poison queue. Nothing is dropped.
 /// </summary>
-public sealed partial class MemoryWriter(IMem0Client mem0, MemoryWriteQueue queue, ILogger<MemoryWriter> logger)
+public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue queue, ILogger<MemoryWriter> logger)
 {
     public async Task WriteAsync(string queueMessage, CancellationToken cancellationToken)
     {
@@ -24,7 +25,7 @@ public sealed partial class MemoryWriter(IMem0Client mem0, MemoryWriteQueue queu
         string userRef = UserRef.For(message.UserId);
         try
         {
-            IReadOnlyList<Chat.ChatTurn> turns;
+            IReadOnlyList<ChatTurn> turns;
             try
             {
                 turns = message.Messages ?? await queue.ReadPayloadAsync(message.PayloadBlob!, cancellationToken);
@@ -35,13 +36,7 @@ public sealed partial class MemoryWriter(IMem0Client mem0, MemoryWriteQueue queu
                 LogPayloadGone(logger, message.Id, userRef);
                 return;
             }
-            var metadata = new Dictionary<string, string>
-            {
-                ["source"] = "supportagent",
-                ["exchange_id"] = message.Id,
-                ["created_at"] = message.CreatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            };
-            await mem0.AddAsync(message.UserId, turns, metadata, cancellationToken);
+            await store.AddAsync(new MemoryExchange(message.Id, message.UserId, message.CreatedAt, turns), cancellationToken);
             LogWritten(logger, message.Id, userRef, turns.Count);
         }
         catch (Mem0Exception ex)

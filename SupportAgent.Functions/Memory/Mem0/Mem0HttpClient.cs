@@ -4,35 +4,70 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
-using SupportAgent.Functions.Chat;
 
 namespace SupportAgent.Functions.Memory.Mem0;
 
 /// <summary>What both Mem0 APIs share: user-id guarding, sending, and turning failures into <see cref="Mem0Exception"/>.</summary>
-public abstract class Mem0HttpClient(HttpClient http) : IMem0Client
+public abstract class Mem0HttpClient(HttpClient http) : IMemoryStore
 {
     protected HttpClient Http { get; } = http;
 
     public abstract Task<IReadOnlyList<MemoryItem>> SearchAsync(string userId, string query, int topK, CancellationToken cancellationToken);
 
-    public abstract Task AddAsync(string userId, IReadOnlyList<ChatTurn> messages, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken);
+    public abstract Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken);
 
-    public abstract Task<IReadOnlyList<MemoryItem>> ListAsync(string userId, CancellationToken cancellationToken);
+    public abstract Task<MemoryPage> ListAsync(string userId, int pageSize, string? next, CancellationToken cancellationToken);
 
-    public abstract Task DeleteAsync(string memoryId, CancellationToken cancellationToken);
+    public async Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken)
+    {
+        RequireUserId(userId);
+        if (!IsPlausibleMemoryId(memoryId))
+        {
+            return false;
+        }
+        // Mem0 deletes by id alone; read the memory first so an id of another user's memory is "not found", never deleted.
+        JsonElement memory;
+        try
+        {
+            memory = await SendAsync(HttpMethod.Get, MemoryPath(memoryId), null, "get", cancellationToken);
+        }
+        catch (Mem0Exception ex) when (ex.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
+        {
+            return false; // unknown id (the Platform answers 400 for an id that is not a UUID)
+        }
+        if (!Mem0Results.BelongsTo(memory, userId))
+        {
+            return false;
+        }
+        try
+        {
+            await SendAsync(HttpMethod.Delete, MemoryPath(memoryId), null, "delete", cancellationToken);
+        }
+        catch (Mem0Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false; // deleted in between
+        }
+        return true;
+    }
 
     public abstract Task DeleteAllAsync(string userId, CancellationToken cancellationToken);
 
+    /// <summary>The path of one memory: GET reads it, DELETE deletes it.</summary>
+    protected abstract string MemoryPath(string memoryId);
+
+    /// <summary>The metadata every write carries: where it came from and which exchange, so writes can be traced and deduplicated.</summary>
+    protected static Dictionary<string, string> Metadata(MemoryExchange exchange) => new()
+    {
+        ["source"] = "supportagent",
+        ["exchange_id"] = exchange.Id,
+        ["created_at"] = exchange.CreatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+    };
+
     protected static string RequireUserId(string userId) => MemoryUserId.Require(userId);
 
-    protected static string RequireMemoryId(string memoryId)
-    {
-        if (string.IsNullOrWhiteSpace(memoryId) || memoryId.Contains('*', StringComparison.Ordinal) || memoryId.Contains('/', StringComparison.Ordinal))
-        {
-            throw new ArgumentException("A memory id must be a single, concrete id.", nameof(memoryId));
-        }
-        return memoryId;
-    }
+    /// <summary>A single, concrete id: never a wildcard or something that could change the request path.</summary>
+    private static bool IsPlausibleMemoryId(string memoryId) =>
+        !string.IsNullOrWhiteSpace(memoryId) && memoryId.Length <= 128 && memoryId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     protected static HttpContent Json<T>(T body, JsonTypeInfo<T> typeInfo) => JsonContent.Create(body, typeInfo);
 

@@ -1,5 +1,3 @@
-using SupportAgent.Functions.Chat;
-
 namespace SupportAgent.Functions.Memory.Mem0;
 
 /// <summary>
@@ -8,8 +6,7 @@ namespace SupportAgent.Functions.Memory.Mem0;
 /// </summary>
 public sealed class Mem0PlatformClient(HttpClient http) : Mem0HttpClient(http)
 {
-    private const int PageSize = 100;
-    private const int MaxPages = 50;
+    private const int MaxPageSize = 100;
 
     public override async Task<IReadOnlyList<MemoryItem>> SearchAsync(string userId, string query, int topK, CancellationToken cancellationToken)
     {
@@ -18,32 +15,24 @@ public sealed class Mem0PlatformClient(HttpClient http) : Mem0HttpClient(http)
         return Mem0Results.Read(root);
     }
 
-    public override Task AddAsync(string userId, IReadOnlyList<ChatTurn> messages, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    public override Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken)
     {
-        var body = new AddBody(messages, RequireUserId(userId), metadata);
+        var body = new AddBody(exchange.Turns, RequireUserId(exchange.UserId), Metadata(exchange));
         return SendAsync(HttpMethod.Post, "v3/memories/add/", Json(body, Mem0JsonContext.Default.AddBody), "add", cancellationToken);
     }
 
-    public override async Task<IReadOnlyList<MemoryItem>> ListAsync(string userId, CancellationToken cancellationToken)
+    /// <summary>The Platform pages by number: <paramref name="next"/> is the page to read (1 when null).</summary>
+    public override async Task<MemoryPage> ListAsync(string userId, int pageSize, string? next, CancellationToken cancellationToken)
     {
         var body = new PlatformListBody(new UserFilter(RequireUserId(userId)));
-        var all = new List<MemoryItem>();
-        for (int page = 1; page <= MaxPages; page++)
-        {
-            var root = await SendAsync(HttpMethod.Post, $"v3/memories/?page={page}&page_size={PageSize}",
-                Json(body, Mem0JsonContext.Default.PlatformListBody), "list", cancellationToken);
-            var items = Mem0Results.Read(root);
-            all.AddRange(items);
-            if (items.Count == 0 || Mem0Results.NextPage(root) is null)
-            {
-                break;
-            }
-        }
-        return all;
+        int page = int.TryParse(next, out int p) && p > 0 ? p : 1;
+        var root = await SendAsync(HttpMethod.Post, $"v3/memories/?page={page}&page_size={Math.Clamp(pageSize, 1, MaxPageSize)}",
+            Json(body, Mem0JsonContext.Default.PlatformListBody), "list", cancellationToken);
+        var items = Mem0Results.Read(root);
+        return new MemoryPage(items, items.Count > 0 && Mem0Results.NextPage(root) is not null ? (page + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
     }
 
-    public override Task DeleteAsync(string memoryId, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Delete, $"v1/memories/{Uri.EscapeDataString(RequireMemoryId(memoryId))}/", null, "delete", cancellationToken);
+    protected override string MemoryPath(string memoryId) => $"v1/memories/{Uri.EscapeDataString(memoryId)}/";
 
     public override Task DeleteAllAsync(string userId, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Delete, $"v1/memories/?user_id={Uri.EscapeDataString(RequireUserId(userId))}", null, "delete-all", cancellationToken);

@@ -1,5 +1,3 @@
-using SupportAgent.Functions.Chat;
-
 namespace SupportAgent.Functions.Memory.Mem0;
 
 /// <summary>
@@ -18,20 +16,24 @@ public sealed class Mem0ServerClient(HttpClient http) : Mem0HttpClient(http)
         return Mem0Results.Read(root);
     }
 
-    public override Task AddAsync(string userId, IReadOnlyList<ChatTurn> messages, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    public override Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken)
     {
-        var body = new AddBody(messages, RequireUserId(userId), metadata);
+        var body = new AddBody(exchange.Turns, RequireUserId(exchange.UserId), Metadata(exchange));
         return SendAsync(HttpMethod.Post, "memories", Json(body, Mem0JsonContext.Default.AddBody), "add", cancellationToken);
     }
 
-    public override async Task<IReadOnlyList<MemoryItem>> ListAsync(string userId, CancellationToken cancellationToken)
+    /// <summary>The server does not page: it lists up to its maximum at once, and <paramref name="next"/> is an offset into that list.</summary>
+    public override async Task<MemoryPage> ListAsync(string userId, int pageSize, string? next, CancellationToken cancellationToken)
     {
         var root = await SendAsync(HttpMethod.Get, $"memories?user_id={Uri.EscapeDataString(RequireUserId(userId))}&top_k={ListTopK}", null, "list", cancellationToken);
-        return Mem0Results.Read(root);
+        var all = Mem0Results.Read(root);
+        int offset = int.TryParse(next, out int o) && o > 0 ? Math.Min(o, all.Count) : 0;
+        var items = all.Skip(offset).Take(Math.Max(pageSize, 1)).ToArray();
+        int end = offset + items.Length;
+        return new MemoryPage(items, end < all.Count ? end.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
     }
 
-    public override Task DeleteAsync(string memoryId, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Delete, $"memories/{Uri.EscapeDataString(RequireMemoryId(memoryId))}", null, "delete", cancellationToken);
+    protected override string MemoryPath(string memoryId) => $"memories/{Uri.EscapeDataString(memoryId)}";
 
     /// <summary>Needs an admin credential on the server (ADMIN_API_KEY).</summary>
     public override Task DeleteAllAsync(string userId, CancellationToken cancellationToken) =>

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using SupportAgent.Functions.Chat;
+using SupportAgent.Functions.Conversation;
 
 namespace SupportAgent.Functions.Memory.Mem0;
 
@@ -66,6 +66,10 @@ internal static class Mem0Results
             ? next.GetString()
             : null;
 
+    /// <summary>Whether a memory object (from GET one memory) names this user as its owner.</summary>
+    public static bool BelongsTo(JsonElement memory, string userId) =>
+        memory.ValueKind == JsonValueKind.Object && string.Equals(StringProperty(memory, "user_id"), userId, StringComparison.Ordinal);
+
     private static MemoryItem? ReadItem(JsonElement element)
     {
         string? text = StringProperty(element, "memory");
@@ -79,7 +83,9 @@ internal static class Mem0Results
         }
         string id = StringProperty(element, "id") ?? "";
         double? score = element.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : null;
-        return new MemoryItem(id, text, score);
+        DateTimeOffset? createdAt = DateTimeOffset.TryParse(StringProperty(element, "created_at"), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? created : null;
+        return new MemoryItem(id, text, score, createdAt);
     }
 
     private static string? StringProperty(JsonElement element, string name) =>

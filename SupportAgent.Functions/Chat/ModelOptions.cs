@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Configuration;
+using SupportAgent.Functions.Configuration;
 using Microsoft.Extensions.Options;
 
-namespace SupportAgent.Functions.Configuration;
+namespace SupportAgent.Functions.Chat;
 
 public enum ModelProvider
 {

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Configuration;
+using SupportAgent.Functions.Configuration;
 using Microsoft.Extensions.Options;
 
-namespace SupportAgent.Functions.Configuration;
+namespace SupportAgent.Functions.Memory.Mem0;
 
 /// <summary>The two Mem0 HTTP APIs. They differ in paths, auth header, bodies and response shapes, so each has its own client.</summary>
 public enum Mem0Api

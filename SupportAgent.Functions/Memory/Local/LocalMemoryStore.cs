@@ -2,11 +2,10 @@ using System.Security.Cryptography;
 using System.Text;
 using Azure;
 using Azure.Data.Tables;
-using SupportAgent.Functions.Chat;
-using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Storage;
 
-namespace SupportAgent.Functions.Memory;
+namespace SupportAgent.Functions.Memory.Local;
 
 /// <summary>
 /// MEM0_API=local: long-term memory without Mem0, for development and demos. Each user statement is kept verbatim in
@@ -14,7 +13,7 @@ namespace SupportAgent.Functions.Memory;
 /// shared words, then by recency. No LLM extracts facts, so it is cruder than Mem0, but the whole path, queue
 /// included, runs with nothing but a model endpoint and Azurite.
 /// </summary>
-public sealed class LocalMemoryStore(StorageClients storage) : IMem0Client
+public sealed class LocalMemoryStore(StorageClients storage) : IMemoryStore
 {
     public const string TableName = "memories";
 
@@ -42,26 +41,25 @@ public sealed class LocalMemoryStore(StorageClients storage) : IMem0Client
         return candidates
             .OrderByDescending(c => c.Overlap)
             .Take(topK)
-            .Select(c => new MemoryItem(c.Entity.Id, c.Entity.Memory, queryWords.Count == 0 ? 0 : (double)c.Overlap / queryWords.Count))
+            .Select(c => new MemoryItem(c.Entity.RowKey, c.Entity.Memory, queryWords.Count == 0 ? 0 : (double)c.Overlap / queryWords.Count, c.Entity.CreatedAt))
             .ToArray();
     }
 
-    public async Task AddAsync(string userId, IReadOnlyList<ChatTurn> messages, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    public async Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken)
     {
         var table = await TableAsync(cancellationToken);
-        string partition = Partition(userId);
-        metadata.TryGetValue("exchange_id", out string? exchangeId);
-        var createdAt = metadata.TryGetValue("created_at", out string? created) && DateTimeOffset.TryParse(created, out var parsed)
-            ? parsed
-            : DateTimeOffset.UtcNow;
+        string partition = Partition(exchange.UserId);
         // Newest first by row key; derived from the exchange so a redelivered queue message rewrites, never duplicates.
-        string rowPrefix = $"{DateTimeOffset.MaxValue.UtcTicks - createdAt.UtcTicks:D19}-{exchangeId ?? Guid.NewGuid().ToString("N")}";
+        string rowPrefix = $"{DateTimeOffset.MaxValue.UtcTicks - exchange.CreatedAt.UtcTicks:D19}-{exchange.Id}";
         int index = 0;
         var actions = new List<TableTransactionAction>();
-        foreach (var turn in messages.Where(m => m.Role == ChatTurn.User))
+        foreach (var turn in exchange.Turns.Where(m => m.Role == ChatTurn.User))
         {
             string row = $"{rowPrefix}-{index++:D3}";
-            var entity = new MemoryEntity { PartitionKey = partition, RowKey = row, Memory = turn.Content.Trim(), UserId = userId, ExchangeId = exchangeId };
+            var entity = new MemoryEntity
+            {
+                PartitionKey = partition, RowKey = row, Memory = turn.Content.Trim(), ExchangeId = exchange.Id, CreatedAt = exchange.CreatedAt,
+            };
             actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, entity));
         }
         if (actions.Count > 0)
@@ -70,27 +68,37 @@ public sealed class LocalMemoryStore(StorageClients storage) : IMem0Client
         }
     }
 
-    public async Task<IReadOnlyList<MemoryItem>> ListAsync(string userId, CancellationToken cancellationToken)
+    /// <summary>Newest first (the row keys sort that way); <paramref name="next"/> is the table service's continuation token.</summary>
+    public async Task<MemoryPage> ListAsync(string userId, int pageSize, string? next, CancellationToken cancellationToken)
     {
         var table = await TableAsync(cancellationToken);
-        var items = new List<MemoryItem>();
         string partition = Partition(userId);
-        await foreach (var entity in table.QueryAsync<MemoryEntity>(e => e.PartitionKey == partition, cancellationToken: cancellationToken))
+        await foreach (var page in table.QueryAsync<MemoryEntity>(e => e.PartitionKey == partition, cancellationToken: cancellationToken)
+                           .AsPages(next, Math.Clamp(pageSize, 1, 1000)))
         {
-            items.Add(new MemoryItem(entity.Id, entity.Memory, null));
+            return new MemoryPage(page.Values.Select(e => new MemoryItem(e.RowKey, e.Memory, null, e.CreatedAt)).ToArray(), page.ContinuationToken);
         }
-        return items;
+        return new MemoryPage([], null);
     }
 
-    public async Task DeleteAsync(string memoryId, CancellationToken cancellationToken)
+    /// <summary>The id is the row key within the user's own partition, so another user's id can never name a row here.</summary>
+    public async Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken)
     {
-        int dot = memoryId.IndexOf('.', StringComparison.Ordinal);
-        if (dot <= 0)
+        string partition = Partition(userId);
+        if (string.IsNullOrWhiteSpace(memoryId) || memoryId.Length > 200 || !memoryId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
         {
-            throw new ArgumentException("Not a local memory id.", nameof(memoryId));
+            return false;
         }
         var table = await TableAsync(cancellationToken);
-        await table.DeleteEntityAsync(memoryId[..dot], memoryId[(dot + 1)..], ETag.All, cancellationToken);
+        try
+        {
+            await table.DeleteEntityAsync(partition, memoryId, ETag.All, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return false;
+        }
     }
 
     public async Task DeleteAllAsync(string userId, CancellationToken cancellationToken)
@@ -156,9 +164,7 @@ public sealed class LocalMemoryStore(StorageClients storage) : IMem0Client
         public DateTimeOffset? Timestamp { get; set; }
         public ETag ETag { get; set; }
         public string Memory { get; set; } = "";
-        public string UserId { get; set; } = "";
         public string? ExchangeId { get; set; }
-
-        public string Id => $"{PartitionKey}.{RowKey}";
+        public DateTimeOffset? CreatedAt { get; set; }
     }
 }

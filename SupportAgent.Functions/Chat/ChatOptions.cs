@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
+using SupportAgent.Functions.Configuration;
 
-namespace SupportAgent.Functions.Configuration;
+namespace SupportAgent.Functions.Chat;
 
 public sealed class ChatOptions
 {

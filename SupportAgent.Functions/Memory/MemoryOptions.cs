@@ -1,8 +1,9 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
+using SupportAgent.Functions.Configuration;
 using Microsoft.Extensions.Options;
 
-namespace SupportAgent.Functions.Configuration;
+namespace SupportAgent.Functions.Memory;
 
 /// <summary>How the chat path uses memory, and where memory writes are queued.</summary>
 public sealed partial class MemoryOptions
