@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using SupportAgent.Functions.Chat;
@@ -67,9 +68,10 @@ public static class ServiceRegistration
         services.AddHttpClient(ModelHttpClient, http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-        services.AddSingleton(sp => new ChatModel(ChatModel.CreateClient(
+        services.AddSingleton(sp => ModelClient.Create(
             sp.GetRequiredService<IOptions<ModelOptions>>().Value,
-            sp.GetRequiredService<IHttpClientFactory>().CreateClient(ModelHttpClient))));
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(ModelHttpClient),
+            sp.GetRequiredService<ILoggerFactory>()));
 
         services.AddSingleton<StorageClients>();
         services.AddSingleton<MemoryWriteQueue>();

@@ -52,7 +52,7 @@ public sealed class CompositionTests
         Assert.NotNull(ActivatorUtilities.CreateInstance<ChatFunction>(scope.ServiceProvider));
         Assert.NotNull(ActivatorUtilities.CreateInstance<MemoryWriterFunction>(scope.ServiceProvider));
         Assert.IsType<Mem0PlatformClient>(scope.ServiceProvider.GetRequiredService<IMemoryStore>());
-        Assert.NotNull(scope.ServiceProvider.GetRequiredService<ChatModel>());
+        Assert.NotNull(scope.ServiceProvider.GetRequiredService<Microsoft.Extensions.AI.IChatClient>());
     }
 
     [Theory]
@@ -82,7 +82,7 @@ public sealed class CompositionTests
 
         var problems = SettingsCheck.FindProblems(host.Services);
         Assert.True(problems.Count == 0, why + ": " + string.Join(" | ", problems));
-        Assert.NotNull(host.Services.GetRequiredService<ChatModel>());
+        Assert.NotNull(host.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>());
     }
 
     [Theory]

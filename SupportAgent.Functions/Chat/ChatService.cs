@@ -1,6 +1,7 @@
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Conversation;
+using SupportAgent.Functions.Memory;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -11,7 +12,7 @@ namespace SupportAgent.Functions.Chat;
 public sealed partial class ChatService(
     MemoryRecall recall,
     SystemPrompt systemPrompt,
-    ChatModel model,
+    IChatClient model,
     MemoryWriteQueue queue,
     TimeProvider timeProvider,
     ILogger<ChatService> logger)
@@ -23,7 +24,8 @@ public sealed partial class ChatService(
     public async Task<ChatResponse> ReplyAsync(ChatRequest request, CancellationToken cancellationToken)
     {
         var memories = await recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken);
-        string reply = await model.CompleteAsync(systemPrompt.Build(memories), request.Messages, cancellationToken);
+        var response = await model.GetResponseAsync(ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken: cancellationToken);
+        string reply = response.Text;
 
         var exchange = new List<ChatTurn>(request.NewUserTurns) { new(ChatTurn.Assistant, reply) };
         var message = new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, Guid.NewGuid().ToString("N"), request.UserId,
@@ -31,6 +33,17 @@ public sealed partial class ChatService(
         bool saved = await TryEnqueueAsync(message);
 
         return new ChatResponse(reply, memories.Facts.Count, StatusName(memories.Status), saved, message.Id);
+    }
+
+    /// <summary>The app's system prompt, then the conversation; a client can only send user and assistant turns.</summary>
+    internal static List<ChatMessage> ModelMessages(string systemPrompt, IReadOnlyList<ChatTurn> conversation)
+    {
+        var messages = new List<ChatMessage>(conversation.Count + 1) { new(ChatRole.System, systemPrompt) };
+        foreach (var turn in conversation)
+        {
+            messages.Add(new ChatMessage(turn.Role == ChatTurn.Assistant ? ChatRole.Assistant : ChatRole.User, turn.Content));
+        }
+        return messages;
     }
 
     private async Task<bool> TryEnqueueAsync(MemoryWriteMessage message)
