@@ -27,6 +27,7 @@ await using var openAi = new FakeOpenAiServer(new FakeOpenAiServerOptions
     Port = cli.OpenAiPort,
     RequiredApiKey = cli.OpenAiKey,
     Latency = TimeSpan.FromMilliseconds(cli.ModelLatencyMs),
+    StreamDuration = TimeSpan.FromMilliseconds(cli.ModelStreamMs),
 });
 await using var mem0 = cli.NoMem0 ? null : new FakeMem0Server(new FakeMem0ServerOptions
 {
@@ -109,6 +110,7 @@ internal sealed record CommandLine(
     bool NoMem0,
     bool NoRecord,
     int ModelLatencyMs,
+    int ModelStreamMs,
     int SearchLatencyMs,
     int AddLatencyMs,
     int ProcessingDelayMs)
@@ -122,7 +124,8 @@ internal sealed record CommandLine(
           --mem0-admin-key KEY       server flavour: the admin key (default: same as --mem0-key)
           --openai-key KEY           require this OpenAI key (default: accept any)
           --no-mem0                  run only the OpenAI fake
-          --model-latency-ms N       added to every chat completion (default 0)
+          --model-latency-ms N       added to every chat completion; for a stream, its time to first token (default 0)
+          --model-stream-ms N        streams only: time from the first content chunk to the last (default 0)
           --search-latency-ms N      added to every Mem0 search (default 0)
           --add-latency-ms N         added to every Mem0 add (default 0)
           --processing-delay-ms N    platform flavour: time an add stays PENDING before it is searchable (default 0)
@@ -131,7 +134,7 @@ internal sealed record CommandLine(
 
     public static CommandLine Parse(string[] args)
     {
-        var cli = new CommandLine(5100, 5200, Mem0Flavor.Platform, "fake-mem0-key", null, null, false, false, 0, 0, 0, 0);
+        var cli = new CommandLine(5100, 5200, Mem0Flavor.Platform, "fake-mem0-key", null, null, false, false, 0, 0, 0, 0, 0);
         for (int i = 0; i < args.Length; i++)
         {
             string name = args[i];
@@ -162,6 +165,7 @@ internal sealed record CommandLine(
                 "--no-mem0" => cli with { NoMem0 = true },
                 "--no-record" => cli with { NoRecord = true },
                 "--model-latency-ms" => cli with { ModelLatencyMs = Int(0, 600_000) },
+                "--model-stream-ms" => cli with { ModelStreamMs = Int(0, 600_000) },
                 "--search-latency-ms" => cli with { SearchLatencyMs = Int(0, 600_000) },
                 "--add-latency-ms" => cli with { AddLatencyMs = Int(0, 600_000) },
                 "--processing-delay-ms" => cli with { ProcessingDelayMs = Int(0, 600_000) },

@@ -55,8 +55,11 @@ public sealed record FaultConfig(
     }
 }
 
-/// <summary>Body of <c>POST /_fake/config</c> on the OpenAI fake. Absent fields are left as they are.</summary>
-public sealed record OpenAiConfigRequest(int? LatencyMs = null, FaultConfig? Fault = null, bool? ClearFaults = null);
+/// <summary>
+/// Body of <c>POST /_fake/config</c> on the OpenAI fake. Absent fields are left as they are. <c>latencyMs</c>: time before
+/// the answer starts (a stream's time to first token); <c>streamMs</c>: streams only, from the first content chunk to the last.
+/// </summary>
+public sealed record OpenAiConfigRequest(int? LatencyMs = null, FaultConfig? Fault = null, bool? ClearFaults = null, int? StreamMs = null);
 
 /// <summary>
 /// Body of <c>POST /_fake/config</c> on the Mem0 fake. <c>latencyMs</c> keys: search, add, list, get, delete,

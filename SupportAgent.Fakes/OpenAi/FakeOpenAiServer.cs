@@ -49,7 +49,11 @@ public sealed record FakeOpenAiServerOptions
     /// Bearer on the Azure route), else 401. When null any key, or none, is accepted (and still recorded).</summary>
     public string? RequiredApiKey { get; init; }
 
+    /// <summary>Time before the answer starts: the whole completion, or a stream's first token (time to first token).</summary>
     public TimeSpan Latency { get; init; }
+
+    /// <summary>Streams only: the time from the first content chunk to the last, spread evenly between the chunks.</summary>
+    public TimeSpan StreamDuration { get; init; }
 
     /// <summary>How many requests <see cref="FakeOpenAiServer.Requests"/> keeps (oldest dropped first).</summary>
     public int RecordCapacity { get; init; } = 100_000;
@@ -65,6 +69,11 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
 
     private readonly FakeOpenAiServerOptions _options = options ?? new();
     private readonly LatencySetting _latency = new() { Value = (options ?? new()).Latency };
+    private readonly LatencySetting _streamDuration = new() { Value = (options ?? new()).StreamDuration };
+    private readonly Lock _holdLock = new();
+    private int _holdAfterChunks = -1;
+    private TaskCompletionSource<bool> _release = NewRelease();
+    private int _abandoned;
     private readonly ChangeSignal _changed = new();
     private Func<RecordedChatRequest, string> _responder = DefaultReply;
     private int _openAiRequests;
@@ -98,6 +107,49 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
         set => _latency.Value = value;
     }
 
+    /// <summary>Streams only: the time from the first content chunk to the last (see <see cref="FakeOpenAiServerOptions.StreamDuration"/>).</summary>
+    public TimeSpan StreamDuration
+    {
+        get => _streamDuration.Value;
+        set => _streamDuration.Value = value;
+    }
+
+    /// <summary>Chat requests whose client went away before the answer was complete (it hung up or cancelled the call).</summary>
+    public int Abandoned => Volatile.Read(ref _abandoned);
+
+    /// <summary>
+    /// Holds every stream after its first <paramref name="chunks"/> content chunks until <see cref="ReleaseStreams"/>, so a
+    /// test can look at a reply while it is still being written, without timing anything.
+    /// </summary>
+    public void HoldStreamsAfter(int chunks)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(chunks);
+        lock (_holdLock)
+        {
+            _holdAfterChunks = chunks;
+        }
+    }
+
+    /// <summary>Lets held streams (and later ones) run to their end.</summary>
+    public void ReleaseStreams() => EndHold(cut: false);
+
+    /// <summary>Drops the connection of every held stream, as a provider failing mid-reply would; later streams run normally.</summary>
+    public void CutHeldStreams() => EndHold(cut: true);
+
+    private void EndHold(bool cut)
+    {
+        lock (_holdLock)
+        {
+            _holdAfterChunks = -1;
+            _release.TrySetResult(cut);
+            _release = NewRelease();
+        }
+    }
+
+    /// <summary>Waits (without sleeping) until at least <paramref name="count"/> chat requests were abandoned by their client.</summary>
+    public Task WaitForAbandonedAsync(int count, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _changed.WaitUntilAsync(() => Abandoned >= count, timeout, $"{count} abandoned chat request(s) (have {Abandoned})", cancellationToken);
+
     public FaultInjector Faults { get; } = new();
 
     /// <summary>Produces the reply text. Thread-safe to swap at run time; defaults to <see cref="DefaultReply"/>.</summary>
@@ -120,6 +172,7 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
         Interlocked.Exchange(ref _openAiRequests, 0);
         Interlocked.Exchange(ref _azureRequests, 0);
         Interlocked.Exchange(ref _streamRequests, 0);
+        Interlocked.Exchange(ref _abandoned, 0);
         _changed.Pulse();
     }
 
@@ -130,6 +183,7 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
             ["openai"] = Volatile.Read(ref _openAiRequests),
             ["azure"] = Volatile.Read(ref _azureRequests),
             ["stream"] = Volatile.Read(ref _streamRequests),
+            ["abandoned"] = Volatile.Read(ref _abandoned),
         },
         Faults.Injected,
         Latency.TotalMilliseconds);
@@ -209,6 +263,10 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
             {
                 Latency = TimeSpan.FromMilliseconds(ms);
             }
+            if (config.StreamMs is { } streamMs)
+            {
+                StreamDuration = TimeSpan.FromMilliseconds(streamMs);
+            }
             if (config.ClearFaults == true)
             {
                 Faults.Clear();
@@ -251,6 +309,10 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
 
         if (!await DelayAsync(Latency, context))
         {
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                CountAbandoned(); // hung up before the answer (or a stream's first token)
+            }
             return;
         }
         if (Faults.TryTake() is { } fault)
@@ -303,12 +365,13 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
         await HttpIo.WriteJsonAsync(context, 200, completion, OpenAiWireJson.Relaxed.ChatCompletion);
     }
 
-    private static async Task StreamAsync(HttpContext context, string id, long created, string model, string reply, ChatCompletionUsage? usage)
+    private async Task StreamAsync(HttpContext context, string id, long created, string model, string reply, ChatCompletionUsage? usage)
     {
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
-        var ct = context.RequestAborted;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, Stopping);
+        var ct = linked.Token;
 
         async Task SendAsync(ChatCompletionChunk chunk)
         {
@@ -321,36 +384,74 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
         ChatCompletionChunk Chunk(ChatCompletionDelta delta, string? finish) =>
             new(id, "chat.completion.chunk", created, model, [new ChatCompletionChunkChoice(0, delta, finish)], null);
 
-        await SendAsync(Chunk(new ChatCompletionDelta("assistant", ""), null));
-        // A few content pieces, split at spaces, so clients exercise their concatenation.
-        foreach (var piece in SplitForStreaming(reply))
+        try
         {
-            await SendAsync(Chunk(new ChatCompletionDelta(null, piece), null));
+            await SendAsync(Chunk(new ChatCompletionDelta("assistant", ""), null));
+            // Word-sized pieces, as models stream tokens; the stream duration is spread evenly between them.
+            var pieces = SplitForStreaming(reply);
+            var gap = pieces.Count > 1 ? StreamDuration / (pieces.Count - 1) : TimeSpan.Zero;
+            for (int i = 0; i < pieces.Count; i++)
+            {
+                if (i > 0 && gap > TimeSpan.Zero)
+                {
+                    await Task.Delay(gap, ct);
+                }
+                await SendAsync(Chunk(new ChatCompletionDelta(null, pieces[i]), null));
+                if (await WaitWhileHeldAsync(i + 1, ct))
+                {
+                    context.Abort();
+                    return;
+                }
+            }
+            await SendAsync(Chunk(new ChatCompletionDelta(null, null), "stop"));
+            if (usage is not null)
+            {
+                await SendAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [], usage));
+            }
+            await context.Response.WriteAsync("data: [DONE]\n\n", ct);
         }
-        await SendAsync(Chunk(new ChatCompletionDelta(null, null), "stop"));
-        if (usage is not null)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
-            await SendAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [], usage));
+            CountAbandoned();
         }
-        await context.Response.WriteAsync("data: [DONE]\n\n", ct);
     }
 
-    private static IEnumerable<string> SplitForStreaming(string text)
+    private void CountAbandoned()
     {
-        const int Pieces = 4;
-        int size = Math.Max(1, text.Length / Pieces);
+        Interlocked.Increment(ref _abandoned);
+        _changed.Pulse();
+    }
+
+    /// <summary>Waits while streams are held after this chunk; true when the hold ended in a cut.</summary>
+    private async Task<bool> WaitWhileHeldAsync(int chunksSent, CancellationToken ct)
+    {
+        Task<bool> release;
+        lock (_holdLock)
+        {
+            if (_holdAfterChunks < 0 || chunksSent != _holdAfterChunks)
+            {
+                return false;
+            }
+            release = _release.Task;
+        }
+        return await release.WaitAsync(ct);
+    }
+
+    private static TaskCompletionSource<bool> NewRelease() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The reply in word-sized pieces (each word with the space after it), so clients exercise their concatenation.</summary>
+    internal static List<string> SplitForStreaming(string text)
+    {
+        var pieces = new List<string>();
         int start = 0;
         while (start < text.Length)
         {
-            int end = Math.Min(text.Length, start + size);
-            if (end < text.Length)
-            {
-                int space = text.IndexOf(' ', end);
-                end = space < 0 ? text.Length : space + 1;
-            }
-            yield return text[start..end];
+            int space = text.IndexOf(' ', start);
+            int end = space < 0 ? text.Length : space + 1;
+            pieces.Add(text[start..end]);
             start = end;
         }
+        return pieces;
     }
 
     private bool IsAuthorized(RecordedChatRequest request)

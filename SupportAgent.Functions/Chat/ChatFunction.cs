@@ -5,7 +5,10 @@ using Microsoft.Extensions.Logging;
 
 namespace SupportAgent.Functions.Chat;
 
-/// <summary>POST /api/chat: parse, call <see cref="ChatService"/>, map the outcome to HTTP.</summary>
+/// <summary>
+/// POST /api/chat: parse, call <see cref="ChatService"/>, map the outcome to HTTP: JSON, or a UI message stream when the
+/// client reads one (Accept: text/event-stream, or the AI SDK's request shape).
+/// </summary>
 public sealed partial class ChatFunction(ChatService chat, ILogger<ChatFunction> logger)
 {
     [Function("Chat")]
@@ -20,9 +23,16 @@ public sealed partial class ChatFunction(ChatService chat, ILogger<ChatFunction>
             return ChatProblems.Input(problem);
         }
 
+        // The client hanging up cancels the model call (nobody pays for an unread reply); the result disposes the source.
+        var callerGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, req.HttpContext.RequestAborted);
+        req.HttpContext.Response.RegisterForDispose(callerGone);
         try
         {
-            return new OkObjectResult(await chat.ReplyAsync(request!, cancellationToken));
+            if (UiMessageStreamResult.IsWanted(req, request!))
+            {
+                return new UiMessageStreamResult(await chat.StartStreamAsync(request!, callerGone.Token), logger);
+            }
+            return new OkObjectResult(await chat.ReplyAsync(request!, callerGone.Token));
         }
         catch (ModelException ex)
         {

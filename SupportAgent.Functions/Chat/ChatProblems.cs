@@ -23,15 +23,7 @@ public static class ChatProblems
 
     public static ObjectResult Model(ModelException ex, HttpResponse response)
     {
-        var (status, title, detail) = ex.Failure switch
-        {
-            ModelFailure.Timeout => (StatusCodes.Status504GatewayTimeout, "The model did not answer in time.",
-                "The AI model did not reply in time. Please try again."),
-            ModelFailure.Unavailable => (StatusCodes.Status503ServiceUnavailable, "The model is unavailable.",
-                "The AI model is unavailable or busy right now. Please try again shortly."),
-            _ => (StatusCodes.Status502BadGateway, "The model returned an error.",
-                "The AI model could not produce a reply. Please try again; if this keeps happening, the service's model settings need attention."),
-        };
+        var (status, title, detail) = ModelFailureText(ex.Failure);
         if (ex.RetryAfter is { } retryAfter)
         {
             response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -39,11 +31,24 @@ public static class ChatProblems
         return Result(new ProblemDetails { Status = status, Title = title, Detail = detail });
     }
 
+    /// <summary>The status and the words a user sees for a model failure; a stream that already began sends the detail in its error event.</summary>
+    public static (int Status, string Title, string Detail) ModelFailureText(ModelFailure failure) => failure switch
+    {
+        ModelFailure.Timeout => (StatusCodes.Status504GatewayTimeout, "The model did not answer in time.",
+            "The AI model did not reply in time. Please try again."),
+        ModelFailure.Unavailable => (StatusCodes.Status503ServiceUnavailable, "The model is unavailable.",
+            "The AI model is unavailable or busy right now. Please try again shortly."),
+        _ => (StatusCodes.Status502BadGateway, "The model returned an error.",
+            "The AI model could not produce a reply. Please try again; if this keeps happening, the service's model settings need attention."),
+    };
+
+    public const string UnexpectedDetail = "The service could not answer this request. Please try again; the error has been logged.";
+
     public static ObjectResult Unexpected() => Result(new ProblemDetails
     {
         Status = StatusCodes.Status500InternalServerError,
         Title = "Something went wrong.",
-        Detail = "The service could not answer this request. Please try again; the error has been logged.",
+        Detail = UnexpectedDetail,
     });
 
     private static ObjectResult Result(ProblemDetails details)

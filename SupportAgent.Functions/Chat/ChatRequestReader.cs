@@ -113,6 +113,16 @@ public static class ChatRequestReader
             return (null, Invalid("messages", $"messages must have at most {MaxMessages} items; send only the recent conversation."));
         }
 
+        // The Vercel AI SDK's useChat sends {id, messages: [{id, role, parts: [{type: "text", text}]}], trigger}.
+        foreach (string name in (ReadOnlySpan<string>)["id", "trigger"])
+        {
+            if (root.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                return (null, Invalid(name, $"{name} must be a string."));
+            }
+        }
+        bool uiMessages = root.TryGetProperty("trigger", out _);
+
         var turns = new ChatTurn[count];
         int i = 0;
         foreach (var item in messagesElement.EnumerateArray())
@@ -120,7 +130,7 @@ public static class ChatRequestReader
             string at = $"messages[{i}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
-                return (null, Invalid(at, $"{at} must be an object with role and content."));
+                return (null, Invalid(at, $"{at} must be an object with role and content (or parts)."));
             }
             if (!item.TryGetProperty("role", out var roleElement) || roleElement.ValueKind != JsonValueKind.String)
             {
@@ -131,22 +141,40 @@ public static class ChatRequestReader
             {
                 return (null, Invalid($"{at}.role", $"{at}.role must be \"user\" or \"assistant\"."));
             }
-            if (!item.TryGetProperty("content", out var contentElement) || contentElement.ValueKind == JsonValueKind.Null)
+
+            string content;
+            string field;
+            if (item.TryGetProperty("content", out var contentElement) && contentElement.ValueKind != JsonValueKind.Null)
             {
-                return (null, Invalid($"{at}.content", $"{at}.content is required."));
+                field = $"{at}.content";
+                if (contentElement.ValueKind != JsonValueKind.String)
+                {
+                    return (null, Invalid(field, $"{field} must be a string."));
+                }
+                content = contentElement.GetString()!;
             }
-            if (contentElement.ValueKind != JsonValueKind.String)
+            else if (item.TryGetProperty("parts", out var partsElement) && partsElement.ValueKind != JsonValueKind.Null)
             {
-                return (null, Invalid($"{at}.content", $"{at}.content must be a string."));
+                field = $"{at}.parts";
+                var (text, partsProblem) = ReadParts(partsElement, field, role);
+                if (partsProblem is not null)
+                {
+                    return (null, partsProblem);
+                }
+                content = text!;
+                uiMessages = true;
             }
-            string content = contentElement.GetString()!;
+            else
+            {
+                return (null, Invalid($"{at}.content", $"{at}.content is required (or parts, as the AI SDK sends)."));
+            }
             if (string.IsNullOrWhiteSpace(content))
             {
-                return (null, Invalid($"{at}.content", $"{at}.content must not be blank."));
+                return (null, Invalid(field, $"{field} must not be blank."));
             }
             if (content.Length > MaxContentLength)
             {
-                return (null, Invalid($"{at}.content", $"{at}.content must be at most {MaxContentLength} characters."));
+                return (null, Invalid(field, $"{field} must be at most {MaxContentLength} characters."));
             }
             turns[i++] = new ChatTurn(role, content);
         }
@@ -155,7 +183,42 @@ public static class ChatRequestReader
         {
             return (null, Invalid($"messages[{count - 1}].role", "The last message must be from the user."));
         }
-        return (new ChatRequest(userId, turns), null);
+        return (new ChatRequest(userId, turns) { UiMessages = uiMessages }, null);
+    }
+
+    /// <summary>
+    /// An AI SDK message's text: its text parts, joined by line breaks. A user message may hold only text (anything else
+    /// would be dropped without a word); an assistant message's other parts (steps, reasoning, sources) are its own extras.
+    /// </summary>
+    private static (string? Text, ChatInputProblem? Problem) ReadParts(JsonElement parts, string field, string role)
+    {
+        if (parts.ValueKind != JsonValueKind.Array)
+        {
+            return (null, Invalid(field, $"{field} must be an array of parts, such as [{{\"type\": \"text\", \"text\": \"...\"}}]."));
+        }
+        var texts = new List<string>();
+        int j = 0;
+        foreach (var part in parts.EnumerateArray())
+        {
+            string at = $"{field}[{j++}]";
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            {
+                return (null, Invalid($"{at}.type", $"{at} must be an object with a type, such as {{\"type\": \"text\", \"text\": \"...\"}}."));
+            }
+            if (type.ValueEquals("text"))
+            {
+                if (!part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+                {
+                    return (null, Invalid($"{at}.text", $"{at}.text is required and must be a string."));
+                }
+                texts.Add(text.GetString()!);
+            }
+            else if (role == ChatTurn.User)
+            {
+                return (null, Invalid($"{at}.type", $"{at}.type must be \"text\": only text messages are supported."));
+            }
+        }
+        return (string.Join('\n', texts), null);
     }
 
     /// <summary>The body as read, without copying it again (a valid body can be megabytes).</summary>

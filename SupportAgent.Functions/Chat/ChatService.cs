@@ -6,8 +6,10 @@ using SupportAgent.Functions.Memory;
 namespace SupportAgent.Functions.Chat;
 
 /// <summary>
-/// One chat turn: recall the user's memories, ask the model, queue the new exchange for memory, reply.
-/// Memory never blocks or breaks a reply: recall has a time budget and queueing failures only cost the memory.
+/// One chat turn: recall the user's memories, ask the model, queue the new exchange for memory, reply; whole, or as a
+/// stream of text (<see cref="StartStreamAsync"/>). Memory never blocks or breaks a reply: recall has a time budget and
+/// queueing failures only cost the memory. A client that hangs up before the reply is complete cancels the model call,
+/// and its own turn is still queued, so what the user said is remembered.
 /// </summary>
 public sealed partial class ChatService(
     MemoryRecall recall,
@@ -23,16 +25,54 @@ public sealed partial class ChatService(
 
     public async Task<ChatResponse> ReplyAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var memories = await recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken);
-        var response = await model.GetResponseAsync(ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken: cancellationToken);
-        string reply = response.Text;
+        string exchangeId = NewExchangeId();
+        try
+        {
+            var memories = await recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken);
+            var response = await model.GetResponseAsync(ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken: cancellationToken);
+            bool saved = await QueueExchangeAsync(request, exchangeId, response.Text);
+            return new ChatResponse(response.Text, memories.Facts.Count, StatusName(memories.Status), saved, exchangeId);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await QueueUnansweredAsync(request, exchangeId, 0);
+            throw;
+        }
+    }
 
-        var exchange = new List<ChatTurn>(request.NewUserTurns) { new(ChatTurn.Assistant, reply) };
-        var message = new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, Guid.NewGuid().ToString("N"), request.UserId,
-            timeProvider.GetUtcNow(), exchange);
-        bool saved = await TryEnqueueAsync(message);
-
-        return new ChatResponse(reply, memories.Facts.Count, StatusName(memories.Status), saved, message.Id);
+    /// <summary>
+    /// Recalls memories and starts the model's stream, returning once its first text has arrived: anything that fails
+    /// before that (a <see cref="ModelException"/>) can still be answered with an HTTP error status.
+    /// </summary>
+    public async Task<ChatReplyStream> StartStreamAsync(ChatRequest request, CancellationToken cancellationToken)
+    {
+        string exchangeId = NewExchangeId();
+        IAsyncEnumerator<ChatResponseUpdate>? updates = null;
+        try
+        {
+            var memories = await recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken);
+            updates = model.GetStreamingResponseAsync(ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken: cancellationToken)
+                .GetAsyncEnumerator(cancellationToken);
+            string? first = null;
+            while (first is null && await updates.MoveNextAsync())
+            {
+                first = string.IsNullOrEmpty(updates.Current.Text) ? null : updates.Current.Text;
+            }
+            // The classifier refuses a stream that ends without text, so a stream that ended here has some.
+            return new ChatReplyStream(this, request, exchangeId, memories, updates, first ?? "");
+        }
+        catch (Exception ex)
+        {
+            if (updates is not null)
+            {
+                await updates.DisposeAsync();
+            }
+            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                await QueueUnansweredAsync(request, exchangeId, 0);
+            }
+            throw;
+        }
     }
 
     /// <summary>The app's system prompt, then the conversation; a client can only send user and assistant turns.</summary>
@@ -44,6 +84,22 @@ public sealed partial class ChatService(
             messages.Add(new ChatMessage(turn.Role == ChatTurn.Assistant ? ChatRole.Assistant : ChatRole.User, turn.Content));
         }
         return messages;
+    }
+
+    /// <summary>The new exchange (the user turns since the last reply, then this reply) onto the memory queue.</summary>
+    internal Task<bool> QueueExchangeAsync(ChatRequest request, string exchangeId, string reply) =>
+        TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, timeProvider.GetUtcNow(),
+            [.. request.NewUserTurns, new ChatTurn(ChatTurn.Assistant, reply)]));
+
+    /// <summary>
+    /// The client hung up before the reply was complete: the user's own turns are queued without the unfinished reply
+    /// (a half answer nobody read is not worth remembering; what the user said is).
+    /// </summary>
+    internal async Task QueueUnansweredAsync(ChatRequest request, string exchangeId, int replyCharacters)
+    {
+        LogClientGone(logger, exchangeId, UserRef.For(request.UserId), replyCharacters);
+        await TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, timeProvider.GetUtcNow(),
+            request.NewUserTurns));
     }
 
     private async Task<bool> TryEnqueueAsync(MemoryWriteMessage message)
@@ -65,6 +121,8 @@ public sealed partial class ChatService(
         }
     }
 
+    private static string NewExchangeId() => Guid.NewGuid().ToString("N");
+
     internal static string StatusName(MemoryStatus status) => status switch
     {
         MemoryStatus.Ok => "ok",
@@ -77,4 +135,7 @@ public sealed partial class ChatService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef} could not be queued on {Queue}; the reply was sent but this exchange will not be remembered")]
     private static partial void LogQueueFailed(ILogger logger, Exception exception, string exchangeId, string userRef, string queue);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Client of exchange {ExchangeId} ({UserRef}) hung up after {ReplyCharacters} reply characters; model call cancelled, the user's turn is queued without the reply")]
+    private static partial void LogClientGone(ILogger logger, string exchangeId, string userRef, int replyCharacters);
 }
