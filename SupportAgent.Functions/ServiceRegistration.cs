@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
+using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.Local;
 using SupportAgent.Functions.Memory.Mem0;
@@ -33,6 +34,8 @@ public static class ServiceRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Mem0Options>, Mem0OptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+        services.AddOptions<AuthOptions>().Bind(configuration).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>());
 
         // Mem0: two typed clients, one per API, each with the standard resilience pipeline; the setting picks one.
         // One pipeline per kind of call (search / everything else), so each has its own circuit breaker: a Mem0 add
@@ -79,6 +82,14 @@ public static class ServiceRegistration
         services.AddTransient<MemoryRecall>();
         services.AddTransient<ChatService>();
         services.AddTransient<MemoryWriter>();
+        services.AddSingleton<MemoryErasures>();
+        services.AddTransient<UserMemories>();
+
+        // Signed-in users: one service decides who calls the /api/me routes, on both hosts. The token validator (and its
+        // cached issuer keys) lives for the app's lifetime; it is only built in AUTH_MODE=jwt.
+        services.AddSingleton<SignedInUsers>();
+        services.AddSingleton<BearerTokenValidator>();
+        services.AddHttpClient(BearerTokenValidator.MetadataHttpClient, http => http.Timeout = TimeSpan.FromSeconds(10));
         return services;
     }
 

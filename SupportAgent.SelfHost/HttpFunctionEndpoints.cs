@@ -39,9 +39,9 @@ public static class HttpFunctionEndpoints
         var parameters = method.GetParameters();
         foreach (var p in parameters)
         {
-            if (p.ParameterType != typeof(HttpRequest) && p.ParameterType != typeof(CancellationToken))
+            if (p.ParameterType != typeof(HttpRequest) && p.ParameterType != typeof(CancellationToken) && p.ParameterType != typeof(string))
             {
-                throw new NotSupportedException($"{type.Name}.{method.Name}: the self host passes only HttpRequest and CancellationToken, not {p.ParameterType.Name}.");
+                throw new NotSupportedException($"{type.Name}.{method.Name}: the self host passes only HttpRequest, CancellationToken and route values (string), not {p.ParameterType.Name}.");
             }
         }
         if (method.ReturnType != typeof(Task<IActionResult>))
@@ -53,7 +53,11 @@ public static class HttpFunctionEndpoints
         return async context =>
         {
             object function = factory(context.RequestServices, null);
-            var args = parameters.Select(p => p.ParameterType == typeof(HttpRequest) ? (object)context.Request : context.RequestAborted).ToArray();
+            // Route values bind to string parameters of the same name, as the Functions host binds them.
+            var args = parameters.Select(p =>
+                p.ParameterType == typeof(HttpRequest) ? context.Request
+                : p.ParameterType == typeof(CancellationToken) ? (object)context.RequestAborted
+                : context.GetRouteValue(p.Name!)?.ToString()).ToArray();
             var result = await (Task<IActionResult>)method.Invoke(function, args)!;
             await result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
         };

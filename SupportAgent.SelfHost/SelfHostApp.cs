@@ -89,6 +89,8 @@ public static class SelfHostApp
 
         string[] origins = (builder.Configuration[SettingNames.CorsAllowedOrigins] ?? local.Cors ?? "")
             .Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // Credentials (cookies) only for named origins: browsers refuse them with "*" anyway.
+        bool credentials = builder.Configuration.GetValue<bool?>(SettingNames.CorsSupportCredentials) == true && !origins.Contains("*");
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
         {
             if (origins.Contains("*"))
@@ -100,6 +102,10 @@ public static class SelfHostApp
                 policy.WithOrigins(origins);
             }
             policy.AllowAnyHeader().AllowAnyMethod();
+            if (credentials)
+            {
+                policy.AllowCredentials();
+            }
         }));
 
         builder.Services.AddSupportAgent(builder.Configuration);

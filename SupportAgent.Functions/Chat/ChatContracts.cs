@@ -9,6 +9,9 @@ public sealed record ChatRequest(string UserId, IReadOnlyList<ChatTurn> Messages
     /// <summary>Sent in the Vercel AI SDK's shape (messages with parts, or a trigger): such a client reads a stream.</summary>
     public bool UiMessages { get; init; }
 
+    /// <summary>When the service received the request; the date of the exchange it queues for memory.</summary>
+    public DateTimeOffset? ReceivedAt { get; init; }
+
     public string LastUserMessage => Messages[^1].Content;
 
     /// <summary>The user turns since the last assistant turn: what is new in this request (the client re-sends the history).</summary>

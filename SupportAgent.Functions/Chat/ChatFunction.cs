@@ -2,21 +2,36 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
+using SupportAgent.Functions.Identity;
 
 namespace SupportAgent.Functions.Chat;
 
 /// <summary>
-/// POST /api/chat: parse, call <see cref="ChatService"/>, map the outcome to HTTP: JSON, or a UI message stream when the
-/// client reads one (Accept: text/event-stream, or the AI SDK's request shape).
+/// POST /api/chat (a backend names the user) and POST /api/me/chat (the signed-in user): parse, call
+/// <see cref="ChatService"/>, map the outcome to HTTP: JSON, or a UI message stream when the client reads one
+/// (Accept: text/event-stream, or the AI SDK's request shape). Both routes share everything but where the user comes from.
 /// </summary>
-public sealed partial class ChatFunction(ChatService chat, ILogger<ChatFunction> logger)
+public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedInUsers, ILogger<ChatFunction> logger)
 {
     [Function("Chat")]
-    public async Task<IActionResult> Run(
+    public Task<IActionResult> Run(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "chat")] HttpRequest req,
+        CancellationToken cancellationToken) =>
+        ReplyAsync(req, signedInUserId: null, cancellationToken);
+
+    /// <summary>Anonymous at the Functions level: the app itself requires a signed-in user (AUTH_MODE).</summary>
+    [Function("MeChat")]
+    public async Task<IActionResult> RunForSignedInUser(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "me/chat")] HttpRequest req,
         CancellationToken cancellationToken)
     {
-        var (request, problem) = await ChatRequestReader.ReadAsync(req, cancellationToken);
+        var caller = await signedInUsers.IdentifyAsync(req, cancellationToken);
+        return caller.IsSignedIn ? await ReplyAsync(req, caller.UserId, cancellationToken) : caller.Refusal!;
+    }
+
+    private async Task<IActionResult> ReplyAsync(HttpRequest req, string? signedInUserId, CancellationToken cancellationToken)
+    {
+        var (request, problem) = await ChatRequestReader.ReadAsync(req, signedInUserId, cancellationToken);
         if (problem is not null)
         {
             LogRejected(logger, problem.Status, problem.Field);

@@ -1,25 +1,16 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using SupportAgent.Functions.Http;
 
 namespace SupportAgent.Functions.Chat;
 
 /// <summary>RFC 9457 problem responses (application/problem+json) for everything /api/chat refuses or cannot do.</summary>
 public static class ChatProblems
 {
-    public static ObjectResult Input(ChatInputProblem problem)
-    {
-        var details = new ValidationProblemDetails(new Dictionary<string, string[]> { [problem.Field] = [problem.Detail] })
-        {
-            Status = problem.Status,
-            Title = problem.Status == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : "The request is invalid.",
-            Detail = problem.Detail,
-            Type = problem.Status == StatusCodes.Status413PayloadTooLarge
-                ? "https://www.rfc-editor.org/rfc/rfc9110#name-413-content-too-large"
-                : "https://www.rfc-editor.org/rfc/rfc9110#name-400-bad-request",
-        };
-        details.Extensions["field"] = problem.Field;
-        return Result(details);
-    }
+    public static ObjectResult Input(ChatInputProblem problem) => problem.Status == StatusCodes.Status413PayloadTooLarge
+        ? ProblemResult.InvalidField(problem.Field, problem.Detail, problem.Status, "The request body is too large.",
+            "https://www.rfc-editor.org/rfc/rfc9110#name-413-content-too-large")
+        : ProblemResult.InvalidField(problem.Field, problem.Detail);
 
     public static ObjectResult Model(ModelException ex, HttpResponse response)
     {
@@ -28,7 +19,7 @@ public static class ChatProblems
         {
             response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        return Result(new ProblemDetails { Status = status, Title = title, Detail = detail });
+        return ProblemResult.From(new ProblemDetails { Status = status, Title = title, Detail = detail });
     }
 
     /// <summary>The status and the words a user sees for a model failure; a stream that already began sends the detail in its error event.</summary>
@@ -44,17 +35,10 @@ public static class ChatProblems
 
     public const string UnexpectedDetail = "The service could not answer this request. Please try again; the error has been logged.";
 
-    public static ObjectResult Unexpected() => Result(new ProblemDetails
+    public static ObjectResult Unexpected() => ProblemResult.From(new ProblemDetails
     {
         Status = StatusCodes.Status500InternalServerError,
         Title = "Something went wrong.",
         Detail = UnexpectedDetail,
     });
-
-    private static ObjectResult Result(ProblemDetails details)
-    {
-        var result = new ObjectResult(details) { StatusCode = details.Status };
-        result.ContentTypes.Add("application/problem+json");
-        return result;
-    }
 }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using SupportAgent.Functions.Conversation;
+using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Memory;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -14,7 +16,7 @@ public sealed record ChatInputProblem(int Status, string Field, string Detail);
 /// </summary>
 public static class ChatRequestReader
 {
-    public const int MaxUserIdLength = 128;
+    public const int MaxUserIdLength = MemoryUserId.MaxLength;
     public const int MaxMessages = 100;
     public const int MaxContentLength = 16_000;
 
@@ -24,7 +26,11 @@ public static class ChatRequestReader
     /// </summary>
     public const int MaxBodyBytes = 10 * 1024 * 1024;
 
-    public static async Task<(ChatRequest? Request, ChatInputProblem? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a request. With <paramref name="signedInUserId"/> (POST /api/me/chat) the user is the signed-in one and a
+    /// userId in the body is ignored, whatever it holds: it can never select another user's memories.
+    /// </summary>
+    public static async Task<(ChatRequest? Request, ChatInputProblem? Problem)> ReadAsync(HttpRequest request, string? signedInUserId, CancellationToken cancellationToken)
     {
         if (request.ContentLength > MaxBodyBytes)
         {
@@ -36,10 +42,10 @@ public static class ChatRequestReader
         {
             return (null, TooLarge());
         }
-        return Parse(body.Value);
+        return Parse(body.Value, signedInUserId);
     }
 
-    public static (ChatRequest? Request, ChatInputProblem? Problem) Parse(ReadOnlyMemory<byte> body)
+    public static (ChatRequest? Request, ChatInputProblem? Problem) Parse(ReadOnlyMemory<byte> body, string? signedInUserId = null)
     {
         JsonDocument document;
         try
@@ -53,46 +59,44 @@ public static class ChatRequestReader
 
         using (document)
         {
-            return Validate(document.RootElement);
+            return Validate(document.RootElement, signedInUserId);
         }
     }
 
-    private static (ChatRequest?, ChatInputProblem?) Validate(JsonElement root)
+    private static (ChatRequest?, ChatInputProblem?) Validate(JsonElement root, string? signedInUserId)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
-            return (null, Invalid("body", "The request body must be a JSON object with userId and messages."));
+            return (null, Invalid("body", signedInUserId is null
+                ? "The request body must be a JSON object with userId and messages."
+                : "The request body must be a JSON object with messages."));
         }
 
-        if (!root.TryGetProperty("userId", out var userIdElement) || userIdElement.ValueKind == JsonValueKind.Null)
+        string userId;
+        if (signedInUserId is not null)
         {
-            return (null, Invalid("userId", "userId is required."));
+            userId = signedInUserId;
         }
-        if (userIdElement.ValueKind != JsonValueKind.String)
+        else
         {
-            return (null, Invalid("userId", "userId must be a string."));
-        }
-        string userId = userIdElement.GetString()!;
-        if (string.IsNullOrWhiteSpace(userId))
-        {
-            return (null, Invalid("userId", "userId must not be blank."));
-        }
-        if (userId.Length > MaxUserIdLength)
-        {
-            return (null, Invalid("userId", $"userId must be at most {MaxUserIdLength} characters."));
-        }
-        if (userId.Any(char.IsControl))
-        {
-            return (null, Invalid("userId", "userId must not contain control characters."));
-        }
-        if (userId.Contains('*', StringComparison.Ordinal))
-        {
-            // Mem0 reads "*" as "all users": no id that could act as a wildcard may scope a search or a write.
-            return (null, Invalid("userId", "userId must not contain \"*\"."));
-        }
-        if (userId != userId.Trim())
-        {
-            return (null, Invalid("userId", "userId must not start or end with white space."));
+            if (!root.TryGetProperty("userId", out var userIdElement) || userIdElement.ValueKind == JsonValueKind.Null)
+            {
+                return (null, Invalid("userId", "userId is required."));
+            }
+            if (userIdElement.ValueKind != JsonValueKind.String)
+            {
+                return (null, Invalid("userId", "userId must be a string."));
+            }
+            userId = userIdElement.GetString()!;
+            if (MemoryUserId.Problem(userId) is { } problem)
+            {
+                return (null, Invalid("userId", problem));
+            }
+            if (SignedInUserId.IsReserved(userId))
+            {
+                // Signed-in users' ids live in their own namespace: a backend must not be able to name one.
+                return (null, Invalid("userId", $"userId must not start with \"{SignedInUserId.Prefix}\": that prefix is reserved for signed-in users (POST /api/me/chat)."));
+            }
         }
 
         if (!root.TryGetProperty("messages", out var messagesElement) || messagesElement.ValueKind == JsonValueKind.Null)

@@ -25,6 +25,7 @@ public sealed partial class ChatService(
 
     public async Task<ChatResponse> ReplyAsync(ChatRequest request, CancellationToken cancellationToken)
     {
+        request = Received(request);
         string exchangeId = NewExchangeId();
         try
         {
@@ -46,6 +47,7 @@ public sealed partial class ChatService(
     /// </summary>
     public async Task<ChatReplyStream> StartStreamAsync(ChatRequest request, CancellationToken cancellationToken)
     {
+        request = Received(request);
         string exchangeId = NewExchangeId();
         IAsyncEnumerator<ChatResponseUpdate>? updates = null;
         try
@@ -86,9 +88,16 @@ public sealed partial class ChatService(
         return messages;
     }
 
+    /// <summary>
+    /// Dates the exchange when the user sent it, not when the reply came: a "forget me" made while the model was still
+    /// answering must forget this exchange too (the memory writer drops exchanges older than the erasure).
+    /// </summary>
+    private ChatRequest Received(ChatRequest request) =>
+        request.ReceivedAt is null ? request with { ReceivedAt = timeProvider.GetUtcNow() } : request;
+
     /// <summary>The new exchange (the user turns since the last reply, then this reply) onto the memory queue.</summary>
     internal Task<bool> QueueExchangeAsync(ChatRequest request, string exchangeId, string reply) =>
-        TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, timeProvider.GetUtcNow(),
+        TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt ?? timeProvider.GetUtcNow(),
             [.. request.NewUserTurns, new ChatTurn(ChatTurn.Assistant, reply)]));
 
     /// <summary>
@@ -98,7 +107,7 @@ public sealed partial class ChatService(
     internal async Task QueueUnansweredAsync(ChatRequest request, string exchangeId, int replyCharacters)
     {
         LogClientGone(logger, exchangeId, UserRef.For(request.UserId), replyCharacters);
-        await TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, timeProvider.GetUtcNow(),
+        await TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt ?? timeProvider.GetUtcNow(),
             request.NewUserTurns));
     }
 

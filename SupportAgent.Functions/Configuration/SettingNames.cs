@@ -23,6 +23,11 @@ public static class SettingNames
     public const string MemorySearchTimeoutMs = "MEMORY_SEARCH_TIMEOUT_MS";
     public const string SupportInstructions = "SUPPORT_INSTRUCTIONS";
 
+    /// <summary>Who the signed-in user of the /api/me routes is: none, appservice (Easy Auth headers) or jwt (bearer tokens).</summary>
+    public const string AuthMode = "AUTH_MODE";
+    public const string AuthJwtAuthority = "AUTH_JWT_AUTHORITY";
+    public const string AuthJwtAudience = "AUTH_JWT_AUDIENCE";
+
     /// <summary>The Functions runtime's storage connection: a connection string, or the identity-based
     /// <c>AzureWebJobsStorage__accountName</c> / <c>__queueServiceUri</c> / <c>__blobServiceUri</c> / <c>__clientId</c> form.</summary>
     public const string Storage = "AzureWebJobsStorage";
@@ -35,6 +40,7 @@ public static class SettingNames
 
     /// <summary>Self host only (the Functions host has its own Host.CORS and port settings).</summary>
     public const string CorsAllowedOrigins = "CORS_ALLOWED_ORIGINS";
+    public const string CorsSupportCredentials = "CORS_SUPPORT_CREDENTIALS";
     public const string SelfHostPort = "PORT";
 
     /// <summary>Settings the service reads, with whether the service can start without them.</summary>
@@ -44,11 +50,12 @@ public static class SettingNames
         AzureOpenAiEndpoint, AzureOpenAiDeployment, AzureOpenAiApiKey,
         Mem0Api, Mem0ApiKey, Mem0BaseUrl,
         MemoryQueueName, MemorySearchTopK, MemorySearchTimeoutMs, SupportInstructions,
+        AuthMode, AuthJwtAuthority, AuthJwtAudience,
         Storage, StorageAccountName, StorageQueueServiceUri, StorageBlobServiceUri, StorageTableServiceUri, StorageCredential, StorageClientId,
     ];
 
     /// <summary>Settings only the self host reads.</summary>
-    public static IReadOnlyList<string> ReadBySelfHostOnly { get; } = [CorsAllowedOrigins, SelfHostPort];
+    public static IReadOnlyList<string> ReadBySelfHostOnly { get; } = [CorsAllowedOrigins, CorsSupportCredentials, SelfHostPort];
 
     /// <summary>Turns a flat setting name into its IConfiguration key (<c>A__b</c> becomes <c>A:b</c>, as environment variables do).</summary>
     public static string ConfigKey(string settingName) => settingName.Replace("__", ":", StringComparison.Ordinal);

@@ -12,7 +12,7 @@ public sealed class UnreadableMemoryWriteException(string reason) : Exception($"
 /// Writes one queued exchange to Mem0 for its user. Any failure throws: the queue trigger then retries the message
 /// after its visibility timeout and, after maxDequeueCount tries, moves it to the poison queue. Nothing is dropped.
 /// </summary>
-public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue queue, ILogger<MemoryWriter> logger)
+public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue queue, MemoryErasures erasures, ILogger<MemoryWriter> logger)
 {
     public async Task WriteAsync(string queueMessage, CancellationToken cancellationToken)
     {
@@ -23,6 +23,15 @@ public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue qu
         }
 
         string userRef = UserRef.For(message.UserId);
+        if (await IsForgottenAsync(message, cancellationToken))
+        {
+            // Forgotten stays forgotten: an exchange from before the user's erasure (still queued, retried, or
+            // replayed from the poison queue) is never written back. Completing the message removes it.
+            LogDroppedForgotten(logger, message.Id, userRef);
+            await DeletePayloadAsync(message, cancellationToken);
+            return;
+        }
+
         try
         {
             IReadOnlyList<ChatTurn> turns;
@@ -38,6 +47,15 @@ public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue qu
             }
             await store.AddAsync(new MemoryExchange(message.Id, message.UserId, message.CreatedAt, turns), cancellationToken);
             LogWritten(logger, message.Id, userRef, turns.Count);
+
+            if (await IsForgottenAsync(message, cancellationToken))
+            {
+                // The user was forgotten while this write was in flight: the store's delete may have run before the
+                // write landed, so delete again. (Should this delete fail, the retry drops the exchange without
+                // deleting; the warning above names it for an operator's erasure.)
+                LogForgottenDuringWrite(logger, message.Id, userRef);
+                await store.DeleteAllAsync(message.UserId, cancellationToken);
+            }
         }
         catch (Mem0Exception ex)
         {
@@ -52,20 +70,35 @@ public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue qu
             throw;
         }
 
-        if (message.PayloadBlob is { } blob)
+        // After the write: a retry of this message (at-least-once) must still find its payload until it is done.
+        await DeletePayloadAsync(message, cancellationToken);
+    }
+
+    private async Task<bool> IsForgottenAsync(MemoryWriteMessage message, CancellationToken cancellationToken) =>
+        await erasures.ForgottenAtAsync(message.UserId, cancellationToken) is { } forgottenAt && message.CreatedAt <= forgottenAt;
+
+    private async Task DeletePayloadAsync(MemoryWriteMessage message, CancellationToken cancellationToken)
+    {
+        if (message.PayloadBlob is not { } blob)
         {
-            // After the write: a retry of this message (at-least-once) must still find its payload until it is done.
-            try
-            {
-                await queue.DeletePayloadAsync(blob, cancellationToken);
-            }
-            catch (RequestFailedException ex)
-            {
-                // The memory is written; failing the message now would only write it twice. The blob is left behind.
-                LogPayloadNotDeleted(logger, message.Id, ex.Status);
-            }
+            return;
+        }
+        try
+        {
+            await queue.DeletePayloadAsync(blob, cancellationToken);
+        }
+        catch (RequestFailedException ex)
+        {
+            // The memory is written (or dropped); failing the message now would only write it twice. The blob is left behind.
+            LogPayloadNotDeleted(logger, message.Id, ex.Status);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exchange {ExchangeId} of {UserRef} dropped: the user asked to be forgotten after it was made")]
+    private static partial void LogDroppedForgotten(ILogger logger, string exchangeId, string userRef);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: the user was forgotten while it was being written; deleting the user's memories again")]
+    private static partial void LogForgottenDuringWrite(ILogger logger, string exchangeId, string userRef);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: payload blob already gone, so it was written before; completing")]
     private static partial void LogPayloadGone(ILogger logger, string exchangeId, string userRef);

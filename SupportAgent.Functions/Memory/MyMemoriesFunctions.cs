@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+using SupportAgent.Functions.Identity;
+
+namespace SupportAgent.Functions.Memory;
+
+/// <summary>
+/// GET/DELETE /api/me/memories and DELETE /api/me/memories/{id}: the signed-in user sees and erases what the service
+/// remembers about them. Anonymous at the Functions level: <see cref="SignedInUsers"/> decides who is calling.
+/// </summary>
+public sealed class MyMemoriesFunctions(SignedInUsers signedInUsers, UserMemories memories, ILogger<MyMemoriesFunctions> logger)
+{
+    [Function("ListMyMemories")]
+    public async Task<IActionResult> List(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me/memories")] HttpRequest req,
+        CancellationToken cancellationToken)
+    {
+        var caller = await signedInUsers.IdentifyAsync(req, cancellationToken);
+        if (!caller.IsSignedIn)
+        {
+            return caller.Refusal!;
+        }
+        var (pageSize, next, problem) = MemoryResponses.ReadPaging(req);
+        return problem ?? await MemoryResponses.RunAsync(logger, "list", async () =>
+            MemoryResponses.List(await memories.ListAsync(caller.UserId!, pageSize, next, cancellationToken)));
+    }
+
+    [Function("DeleteMyMemory")]
+    public async Task<IActionResult> DeleteOne(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "me/memories/{id}")] HttpRequest req,
+        string id,
+        CancellationToken cancellationToken)
+    {
+        var caller = await signedInUsers.IdentifyAsync(req, cancellationToken);
+        if (!caller.IsSignedIn)
+        {
+            return caller.Refusal!;
+        }
+        // Another user's memory id is "not found", exactly like an id that does not exist: nothing leaks about others.
+        return await MemoryResponses.RunAsync(logger, "delete", async () =>
+            await memories.DeleteAsync(caller.UserId!, id, cancellationToken) ? new NoContentResult() : MemoryResponses.NotFound());
+    }
+
+    [Function("ForgetMe")]
+    public async Task<IActionResult> DeleteAll(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "me/memories")] HttpRequest req,
+        CancellationToken cancellationToken)
+    {
+        var caller = await signedInUsers.IdentifyAsync(req, cancellationToken);
+        if (!caller.IsSignedIn)
+        {
+            return caller.Refusal!;
+        }
+        return await MemoryResponses.RunAsync(logger, "forget", async () =>
+        {
+            await memories.ForgetAsync(caller.UserId!, cancellationToken);
+            return new NoContentResult();
+        });
+    }
+}
