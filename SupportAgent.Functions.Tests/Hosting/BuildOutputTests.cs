@@ -41,6 +41,29 @@ public sealed class BuildOutputTests
         Assert.Equal("Function", trigger.GetProperty("authLevel").GetString());
     }
 
+    public static TheoryData<string, string, string, string> SignInAndMemoryRoutes() => new()
+    {
+        // The /api/me routes are open at the Functions level: the app checks the signed-in user itself (AUTH_MODE).
+        { "MeChat", "post", "me/chat", "Anonymous" },
+        { "ListMyMemories", "get", "me/memories", "Anonymous" },
+        { "ForgetMe", "delete", "me/memories", "Anonymous" },
+        { "DeleteMyMemory", "delete", "me/memories/{id}", "Anonymous" },
+        // The operator's routes need a function key on the Functions host.
+        { "ListUserMemories", "get", "users/{userId}/memories", "Function" },
+        { "ForgetUser", "delete", "users/{userId}/memories", "Function" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SignInAndMemoryRoutes))]
+    public void Signed_in_routes_are_anonymous_for_the_host_and_operator_routes_need_a_key(string name, string method, string route, string authLevel)
+    {
+        var trigger = Function(name).GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger");
+
+        Assert.Equal(route, trigger.GetProperty("route").GetString());
+        Assert.Equal([method], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal(authLevel, trigger.GetProperty("authLevel").GetString());
+    }
+
     [Fact]
     public void The_memory_writer_is_a_queue_trigger_on_the_configured_queue_and_connection()
     {

@@ -62,16 +62,20 @@ public sealed class Mem0ServerClientTests : Mem0ClientContractTests
     }
 
     [Fact]
-    public async Task Delete_all_with_a_key_that_is_not_the_admin_key_is_refused()
+    public async Task Delete_all_with_a_key_that_is_not_the_admin_key_deletes_the_users_memories_one_by_one()
     {
         await using var fixture = await Mem0Fixture.StartAsync(Mem0Flavor.Server,
             options: new FakeMem0ServerOptions { ApiKey = Mem0Fixture.Key, AdminApiKey = "the-admin-key" });
         await fixture.AddAndWaitAsync("alice", "I prefer email");
+        await fixture.AddAndWaitAsync("alice", "I live in Lyon");
+        await fixture.AddAndWaitAsync("bob", "I prefer phone");
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => fixture.Client.DeleteAllAsync("alice", CancellationToken.None));
+        await fixture.Client.DeleteAllAsync("alice", CancellationToken.None);
 
-        Assert.Equal(HttpStatusCode.Forbidden, ex.StatusCode);
-        Assert.False(ex.IsTransient);
-        Assert.Single(fixture.Fake.MemoriesOf("alice"));
+        var refused = Assert.Single(fixture.Fake.RequestsFor(Mem0Operation.DeleteAll));
+        Assert.Equal(403, refused.ResponseStatus);
+        Assert.Equal(2, fixture.Fake.RequestsFor(Mem0Operation.Delete).Count(r => r.ResponseStatus == 200));
+        Assert.Empty(fixture.Fake.MemoriesOf("alice"));
+        Assert.Single(fixture.Fake.MemoriesOf("bob"));
     }
 }

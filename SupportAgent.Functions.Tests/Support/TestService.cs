@@ -24,6 +24,12 @@ public sealed record TestServiceOptions
 
     public bool RunQueueListener { get; init; }
 
+    /// <summary>AUTH_MODE: "none" (default), "appservice" or "jwt" (against <see cref="TestService.Issuer"/>, a local test issuer).</summary>
+    public string AuthMode { get; init; } = "none";
+
+    /// <summary>The test issuer's "issuer" value in jwt mode; null: its own URL.</summary>
+    public string? JwtIssuer { get; init; }
+
     /// <summary>Call the model through the Azure OpenAI deployment route instead of the OpenAI one.</summary>
     public bool AzureModel { get; init; }
 
@@ -43,13 +49,21 @@ public sealed class TestService : IAsyncDisposable
     private readonly TestServiceOptions _options;
     private WebApplication? _app;
 
-    private TestService(TestServiceOptions options, FakeOpenAiServer model, FakeMem0Server mem0)
+    private TestService(TestServiceOptions options, FakeOpenAiServer model, FakeMem0Server mem0, FakeOidcIssuer? issuer)
     {
         _options = options;
         Model = model;
         Mem0 = mem0;
+        Issuer = issuer;
         QueueName = Azurite.UniqueQueueName();
+        RunQueueListener = options.RunQueueListener;
     }
+
+    /// <summary>The local OpenID Connect issuer (AUTH_MODE=jwt only).</summary>
+    public FakeOidcIssuer? Issuer { get; }
+
+    /// <summary>Whether the next <see cref="StartHostAsync"/> runs the queue listener (a test may hold the queue, then drain it).</summary>
+    public bool RunQueueListener { get; set; }
 
     public FakeOpenAiServer Model { get; }
 
@@ -74,7 +88,8 @@ public sealed class TestService : IAsyncDisposable
         _ = Azurite.Instance; // fail fast, with its own message, if Azurite cannot start
         var model = await FakeOpenAiServer.StartNewAsync(new FakeOpenAiServerOptions());
         var mem0 = await FakeMem0Server.StartNewAsync(new FakeMem0ServerOptions { Flavor = options.Mem0Flavor, ApiKey = Mem0Key });
-        var service = new TestService(options, model, mem0);
+        var issuer = options.AuthMode == "jwt" ? await FakeOidcIssuer.StartNewAsync(new FakeOidcIssuerOptions { Issuer = options.JwtIssuer }) : null;
+        var service = new TestService(options, model, mem0, issuer);
         await service.StartHostAsync();
         return service;
     }
@@ -91,7 +106,13 @@ public sealed class TestService : IAsyncDisposable
             [SettingNames.Mem0ApiKey] = _options.LocalMemory ? null : Mem0Key,
             // Fast polling so tests see queue work quickly; host.json's values are what production uses.
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
+            [SettingNames.AuthMode] = _options.AuthMode,
         };
+        if (Issuer is not null)
+        {
+            settings[SettingNames.AuthJwtAuthority] = Issuer.Authority;
+            settings[SettingNames.AuthJwtAudience] = FakeOidcIssuer.DefaultAudience;
+        }
         if (_options.AzureModel)
         {
             settings[SettingNames.AzureOpenAiEndpoint] = Model.AzureEndpoint;
@@ -120,7 +141,7 @@ public sealed class TestService : IAsyncDisposable
         {
             LocalSettingsDirectories = [],
             Overrides = EffectiveSettings(),
-            RunQueueListener = _options.RunQueueListener,
+            RunQueueListener = RunQueueListener,
             Customize = builder =>
             {
                 builder.Logging.ClearProviders(); // no console noise; every line is kept for the log-hygiene checks
@@ -148,6 +169,23 @@ public sealed class TestService : IAsyncDisposable
 
     public Task<HttpResponseMessage> PostChatAsync(string userId, params (string Role, string Content)[] messages) =>
         Client.PostAsJsonAsync("/api/chat", new { userId, messages = messages.Select(m => new { role = m.Role, content = m.Content }) });
+
+    /// <summary>A request as a signed-in user: the Easy Auth principal headers, or a bearer token, or nothing.</summary>
+    public Task<HttpResponseMessage> SendAsMeAsync(HttpMethod method, string path, SignIn? signIn, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+        signIn?.Apply(request);
+        return Client.SendAsync(request);
+    }
+
+    public Task<HttpResponseMessage> PostMeChatAsync(SignIn? signIn, string text, string? bodyUserId = null) =>
+        SendAsMeAsync(HttpMethod.Post, "/api/me/chat", signIn, bodyUserId is null
+            ? new { messages = new[] { new { role = "user", content = text } } }
+            : new { userId = bodyUserId, messages = new[] { new { role = "user", content = text } } });
 
     public Task<HttpResponseMessage> PostRawAsync(string body, string contentType = "application/json") =>
         Client.PostAsync("/api/chat", new StringContent(body, Encoding.UTF8, contentType));
@@ -177,6 +215,10 @@ public sealed class TestService : IAsyncDisposable
         await StopHostAsync();
         await Model.DisposeAsync();
         await Mem0.DisposeAsync();
+        if (Issuer is not null)
+        {
+            await Issuer.DisposeAsync();
+        }
         try
         {
             await RawQueue.DeleteIfExistsAsync();

@@ -40,6 +40,10 @@ public sealed partial class BearerTokenValidator
     {
         _audiences = options.Value.Audiences;
         _logger = logger;
+        // By default, once keys are cached, a refresh runs in the background and the request that asked for it is
+        // checked against the old keys, so the first token signed with a rotated-in key would be refused. Blocking
+        // refreshes are limited by RefreshInterval below, so they cannot pile up.
+        AppContext.SetSwitch("Switch.Microsoft.IdentityModel.UpdateConfigAsBlocking", true);
         _metadata = new ConfigurationManager<OpenIdConnectConfiguration>(
             options.Value.MetadataAddress,
             new OpenIdConnectConfigurationRetriever(),

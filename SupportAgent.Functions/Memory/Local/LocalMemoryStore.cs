@@ -90,15 +90,9 @@ public sealed class LocalMemoryStore(StorageClients storage) : IMemoryStore
             return false;
         }
         var table = await TableAsync(cancellationToken);
-        try
-        {
-            await table.DeleteEntityAsync(partition, memoryId, ETag.All, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            return false;
-        }
+        // The table client answers a delete of a missing entity with its 404 response instead of throwing.
+        var response = await table.DeleteEntityAsync(partition, memoryId, ETag.All, cancellationToken);
+        return response.Status != 404;
     }
 
     public async Task DeleteAllAsync(string userId, CancellationToken cancellationToken)

@@ -35,7 +35,31 @@ public sealed class Mem0ServerClient(HttpClient http) : Mem0HttpClient(http)
 
     protected override string MemoryPath(string memoryId) => $"memories/{Uri.EscapeDataString(memoryId)}";
 
-    /// <summary>Needs an admin credential on the server (ADMIN_API_KEY).</summary>
-    public override Task DeleteAllAsync(string userId, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Delete, $"memories?user_id={Uri.EscapeDataString(RequireUserId(userId))}", null, "delete-all", cancellationToken);
+    /// <summary>
+    /// The server's delete-all needs an admin credential (ADMIN_API_KEY). With a per-user key it is refused, and the
+    /// user's memories are deleted one by one instead, so "forget me" works with either key.
+    /// </summary>
+    public override async Task DeleteAllAsync(string userId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAsync(HttpMethod.Delete, $"memories?user_id={Uri.EscapeDataString(RequireUserId(userId))}", null, "delete-all", cancellationToken);
+        }
+        catch (Mem0Exception ex) when (ex.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+        {
+            int deleted;
+            MemoryPage page;
+            do
+            {
+                // Always the first page: each round deletes what it lists (a round that deletes nothing ends it).
+                page = await ListAsync(userId, ListTopK, null, cancellationToken);
+                deleted = 0;
+                foreach (var item in page.Items)
+                {
+                    deleted += await DeleteAsync(userId, item.Id, cancellationToken) ? 1 : 0;
+                }
+            }
+            while (deleted > 0 && page.Next is not null);
+        }
+    }
 }
