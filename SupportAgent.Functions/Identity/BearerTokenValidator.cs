@@ -36,14 +36,19 @@ public sealed partial class BearerTokenValidator
     private readonly IReadOnlyList<string> _audiences;
     private readonly ILogger<BearerTokenValidator> _logger;
 
-    public BearerTokenValidator(IOptions<AuthOptions> options, IHttpClientFactory httpClientFactory, ILogger<BearerTokenValidator> logger)
+    static BearerTokenValidator()
     {
-        _audiences = options.Value.Audiences;
-        _logger = logger;
         // By default, once keys are cached, a refresh runs in the background and the request that asked for it is
         // checked against the old keys, so the first token signed with a rotated-in key would be refused. Blocking
         // refreshes are limited by RefreshInterval below, so they cannot pile up.
         AppContext.SetSwitch("Switch.Microsoft.IdentityModel.UpdateConfigAsBlocking", true);
+    }
+
+    public BearerTokenValidator(IOptions<AuthOptions> options, IHttpClientFactory httpClientFactory, ILogger<BearerTokenValidator> logger)
+    {
+        _audiences = options.Value.Audiences;
+        _logger = logger;
+
         _metadata = new ConfigurationManager<OpenIdConnectConfiguration>(
             options.Value.MetadataAddress,
             new OpenIdConnectConfigurationRetriever(),
