@@ -139,10 +139,27 @@ param supportInstructions string = ''
 @description('Browser origins allowed to call the API (CORS), such as ["https://support.example.com"]. Empty: no browser origin. Never use "*" with a function key in a page.')
 param corsAllowedOrigins array = []
 
-@description('Require a Microsoft Entra ID access token on every request (App Service Authentication, in addition to the function key). Unauthenticated requests get 401.')
+@description('Allow browsers to send credentials (cookies) cross-origin (CORS Access-Control-Allow-Credentials). Only for a frontend on another origin that signs in with App Service Authentication cookies; bearer tokens (authMode=jwt) need no credentials. Requires explicit corsAllowedOrigins.')
+param corsSupportCredentials bool = false
+
+@allowed([
+  'none'
+  'appservice'
+  'jwt'
+])
+@description('AUTH_MODE: who the signed-in user of /api/me/... is. "none": no sign-in (the /api/me routes answer 401). "appservice": the user App Service Authentication (Easy Auth, configured below) or a linked Static Web App forwards. "jwt": bearer tokens from authJwtAuthority, validated by the app. docs/auth.md explains which to choose.')
+param authMode string = 'none'
+
+@description('AUTH_JWT_AUTHORITY (authMode=jwt): the OpenID Connect issuer whose tokens sign users in. Empty: this tenant\'s Microsoft Entra ID (<login endpoint>/<tenant id>/v2.0).')
+param authJwtAuthority string = ''
+
+@description('AUTH_JWT_AUDIENCE (authMode=jwt): the audience tokens must be issued for, comma-separated if several. Empty: api://<easyAuthClientId> when that is given (the app refuses to start without an audience).')
+param authJwtAudience string = ''
+
+@description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID. It is always on with authMode=appservice. Unauthenticated requests still reach the app, so /api/chat keeps working with its function key and the /api/me routes answer 401 themselves.')
 param enableEasyAuth bool = false
 
-@description('Application (client) id of the Entra ID app registration that represents this API. Required when enableEasyAuth is true.')
+@description('Application (client) id of the Entra ID app registration that represents this API. Required when Easy Auth is on (enableEasyAuth or authMode=appservice).')
 param easyAuthClientId string = ''
 
 @description('Entra ID tenant that issues the tokens. Defaults to the tenant of the deployment.')
@@ -391,7 +408,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       http20Enabled: true
       cors: {
         allowedOrigins: corsAllowedOrigins
-        supportCredentials: false
+        supportCredentials: corsSupportCredentials
       }
     }
     functionAppConfig: {
@@ -522,6 +539,11 @@ resource userKeyVaultSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01
 var mem0KeyReference = '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${mem0SecretName})'
 var openAiKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${openAiSecretName})'
 
+var jwtAuthority = empty(authJwtAuthority)
+  ? '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+  : authJwtAuthority
+var jwtAudience = empty(authJwtAudience) && !empty(easyAuthClientId) ? 'api://${easyAuthClientId}' : authJwtAudience
+
 var appSettings = {
   // Functions host (not read by the app): telemetry with the app's identity.
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
@@ -548,6 +570,11 @@ var appSettings = {
   MEMORY_SEARCH_TOP_K: string(memorySearchTopK)
   MEMORY_SEARCH_TIMEOUT_MS: string(memorySearchTimeoutMs)
   SUPPORT_INSTRUCTIONS: supportInstructions
+
+  // Signed-in users (/api/me/...). The JWT settings are empty unless authMode=jwt: the app refuses them otherwise.
+  AUTH_MODE: authMode
+  AUTH_JWT_AUTHORITY: authMode == 'jwt' ? jwtAuthority : ''
+  AUTH_JWT_AUDIENCE: authMode == 'jwt' ? jwtAudience : ''
 }
 
 // A separate resource, applied after the identity has its roles, so Key Vault references and the identity-based
@@ -570,8 +597,10 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   ]
 }
 
-// App Service Authentication (Easy Auth): Entra ID access tokens required, 401 otherwise.
-resource easyAuth 'Microsoft.Web/sites/config@2024-04-01' = if (enableEasyAuth) {
+// App Service Authentication (Easy Auth) with Entra ID. It validates sign-ins and forwards the user to the app in
+// X-MS-CLIENT-PRINCIPAL (stripping any copy a client sends), but lets unauthenticated requests through: /api/chat keeps
+// working with its function key, and the /api/me routes answer 401 themselves (AUTH_MODE=appservice).
+resource easyAuth 'Microsoft.Web/sites/config@2024-04-01' = if (enableEasyAuth || authMode == 'appservice') {
   parent: functionApp
   name: 'authsettingsV2'
   properties: {
@@ -579,8 +608,8 @@ resource easyAuth 'Microsoft.Web/sites/config@2024-04-01' = if (enableEasyAuth) 
       enabled: true
     }
     globalValidation: {
-      requireAuthentication: true
-      unauthenticatedClientAction: 'Return401'
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
     }
     httpSettings: {
       requireHttps: true

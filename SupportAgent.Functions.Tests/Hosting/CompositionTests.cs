@@ -102,6 +102,12 @@ public sealed class CompositionTests
     [InlineData("MEMORY_QUEUE_NAME=Memory_Writes", "MEMORY_QUEUE_NAME")]
     [InlineData("OPENAI_TIMEOUT_SECONDS=0", "OPENAI_TIMEOUT_SECONDS")]
     [InlineData("AzureWebJobsStorage=;AzureWebJobsStorage:queueServiceUri=https://a.queue.core.windows.net", "AzureWebJobsStorage__blobServiceUri")]
+    [InlineData("AzureWebJobsStorage=;AzureWebJobsStorage:queueServiceUri=https://a.queue.core.windows.net", "AzureWebJobsStorage__tableServiceUri")]
+    [InlineData("AUTH_MODE=oauth", "AUTH_MODE")]
+    [InlineData("AUTH_MODE=jwt;AUTH_JWT_AUDIENCE=api://x", "AUTH_JWT_AUTHORITY")]
+    [InlineData("AUTH_MODE=jwt;AUTH_JWT_AUTHORITY=https://login.example.com/t/v2.0", "AUTH_JWT_AUDIENCE")]
+    [InlineData("AUTH_MODE=jwt;AUTH_JWT_AUTHORITY=http://login.example.com/t/v2.0;AUTH_JWT_AUDIENCE=api://x", "AUTH_JWT_AUTHORITY")]
+    [InlineData("AUTH_MODE=none;AUTH_JWT_AUTHORITY=https://login.example.com/t/v2.0", "AUTH_JWT_AUTHORITY")]
     public void An_incomplete_or_contradictory_configuration_is_refused_naming_the_setting(string changes, string setting)
     {
         using var host = Build(Apply(Complete(), changes));

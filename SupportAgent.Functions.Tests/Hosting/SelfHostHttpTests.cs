@@ -40,6 +40,32 @@ public sealed class SelfHostHttpTests
         Assert.Equal(Allowed, Assert.Single(postResponse.Headers.GetValues("Access-Control-Allow-Origin")));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_browser_may_call_me_chat_with_a_bearer_token_and_with_cookies_only_when_credentials_are_allowed(bool credentials)
+    {
+        await using var app = await TestService.StartAsync(new TestServiceOptions
+        {
+            Settings = new Dictionary<string, string?>
+            {
+                ["CORS_ALLOWED_ORIGINS"] = Allowed,
+                ["CORS_SUPPORT_CREDENTIALS"] = credentials ? "true" : null,
+            },
+        });
+
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/api/me/chat");
+        preflight.Headers.Add("Origin", Allowed);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization,content-type");
+        using var response = await app.Client.SendAsync(preflight);
+
+        Assert.True(response.IsSuccessStatusCode, $"preflight: {(int)response.StatusCode}");
+        Assert.Equal(Allowed, Assert.Single(response.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Contains("authorization", string.Join(",", response.Headers.GetValues("Access-Control-Allow-Headers")), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(credentials, response.Headers.TryGetValues("Access-Control-Allow-Credentials", out var allow) && allow.Single() == "true");
+    }
+
     [Fact]
     public async Task Another_origin_gets_no_CORS_headers()
     {

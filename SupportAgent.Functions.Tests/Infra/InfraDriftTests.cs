@@ -19,8 +19,8 @@ public sealed class InfraDriftTests
         // Alternatives to __accountName for custom endpoints (private endpoints, Azurite, sovereign clouds); the account name suffices.
         [SettingNames.StorageQueueServiceUri] = "alternative to __accountName; not needed for a public-cloud account",
         [SettingNames.StorageBlobServiceUri] = "alternative to __accountName; not needed for a public-cloud account",
-        // Tables hold memories only for MEM0_API=local, the development store a deployment does not use.
-        [SettingNames.StorageTableServiceUri] = "alternative to __accountName, for the local development memory store only",
+        // Tables (erasure records, the local memory store) are found from __accountName like queues and blobs.
+        [SettingNames.StorageTableServiceUri] = "alternative to __accountName; not needed for a public-cloud account",
         // Only for a user-assigned identity; the app runs with its system-assigned identity.
         [SettingNames.StorageCredential] = "user-assigned identity only; the app uses its system-assigned identity",
         [SettingNames.StorageClientId] = "user-assigned identity only; the app uses its system-assigned identity",
@@ -60,6 +60,7 @@ public sealed class InfraDriftTests
         SettingNames.MemorySearchTimeoutMs,
         SettingNames.OpenAiTimeoutSeconds,
         SettingNames.Mem0Api,
+        SettingNames.AuthMode,                // who /api/me trusts: stated, never left to a default by accident
     ];
 
     /// <summary>Settings whose values are keys: they may only hold a Key Vault reference (or be empty).</summary>

@@ -37,6 +37,21 @@ public sealed partial class InfraTemplateTests
     }
 
     [Fact]
+    public void Easy_auth_is_on_whenever_appservice_mode_trusts_its_headers_and_lets_unauthenticated_requests_reach_the_app()
+    {
+        var easyAuth = Assert.Single(ArmTemplate.Resources(BicepCli.Main.Template), r => ArmTemplate.IsSiteConfig(r, "authsettingsV2"));
+
+        // X-MS-CLIENT-PRINCIPAL is only trustworthy where Easy Auth strips client-sent copies: appservice mode turns it on.
+        string condition = easyAuth.GetProperty("condition").GetString()!;
+        Assert.Contains("parameters('authMode')", condition, StringComparison.Ordinal);
+        Assert.Contains("'appservice'", condition, StringComparison.Ordinal);
+        // /api/chat (function key) must keep working, and /api/me answers 401 itself.
+        Assert.True(ArmTemplate.TryGetPath(easyAuth, out var validation, "properties", "globalValidation"));
+        Assert.False(validation.GetProperty("requireAuthentication").GetBoolean());
+        Assert.Equal("AllowAnonymous", validation.GetProperty("unauthenticatedClientAction").GetString());
+    }
+
+    [Fact]
     public void The_function_app_is_flex_consumption_running_the_dotnet_version_the_project_targets()
     {
         string props = RepoFiles.Read("Directory.Build.props");

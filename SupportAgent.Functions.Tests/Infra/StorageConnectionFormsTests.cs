@@ -48,12 +48,14 @@ public sealed class StorageConnectionFormsTests
         {
             [SettingNames.ConfigKey(SettingNames.StorageQueueServiceUri)] = "https://stsupportagent01.queue.core.windows.net",
             [SettingNames.ConfigKey(SettingNames.StorageBlobServiceUri)] = "https://stsupportagent01.blob.core.windows.net",
+            [SettingNames.ConfigKey(SettingNames.StorageTableServiceUri)] = "https://stsupportagent01.table.core.windows.net",
         });
 
         var clients = services.GetRequiredService<StorageClients>();
 
         Assert.Equal(new Uri("https://stsupportagent01.queue.core.windows.net/"), clients.CreateQueueServiceClient().Uri);
         Assert.Equal(new Uri("https://stsupportagent01.blob.core.windows.net/"), clients.CreateBlobServiceClient().Uri);
+        Assert.Equal(new Uri("https://stsupportagent01.table.core.windows.net/"), clients.CreateTableServiceClient().Uri);
     }
 
     [Fact]
@@ -177,12 +179,27 @@ public sealed class StorageConnectionFormsTests
     }
 
     [Fact]
+    public void A_queue_uri_without_a_table_uri_fails_naming_the_table_setting()
+    {
+        using var services = Build(new()
+        {
+            [SettingNames.ConfigKey(SettingNames.StorageQueueServiceUri)] = "https://stsupportagent01.queue.core.windows.net",
+            [SettingNames.ConfigKey(SettingNames.StorageBlobServiceUri)] = "https://stsupportagent01.blob.core.windows.net",
+        });
+
+        var failure = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<StorageOptions>>().Value);
+
+        Assert.Contains($"{SettingNames.StorageTableServiceUri} is not set", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_invalid_service_uri_fails_naming_the_setting()
     {
         using var services = Build(new()
         {
             [SettingNames.ConfigKey(SettingNames.StorageQueueServiceUri)] = "stsupportagent01.queue.core.windows.net",
             [SettingNames.ConfigKey(SettingNames.StorageBlobServiceUri)] = "https://stsupportagent01.blob.core.windows.net",
+            [SettingNames.ConfigKey(SettingNames.StorageTableServiceUri)] = "https://stsupportagent01.table.core.windows.net",
         });
 
         var failure = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<StorageOptions>>().Value);

@@ -40,7 +40,7 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
             : new BlobServiceClient(o.BlobEndpoint, _credential.Value, clientOptions);
     }
 
-    /// <summary>Only the local memory store uses tables; its endpoint must be known when it is used.</summary>
+    /// <summary>Tables: the erasure records ("forget me") and the local memory store.</summary>
     public TableServiceClient CreateTableServiceClient()
     {
         var o = options.Value;
@@ -51,7 +51,7 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
             return new TableServiceClient(o.ConnectionString, clientOptions);
         }
         var endpoint = o.TableEndpoint ?? throw new InvalidOperationException(
-            $"{Configuration.SettingNames.StorageTableServiceUri} (or {Configuration.SettingNames.StorageAccountName}) is needed for the local memory store.");
+            $"{Configuration.SettingNames.StorageTableServiceUri} (or {Configuration.SettingNames.StorageAccountName}) is needed: erasure records and the local memory store live in tables.");
         return new TableServiceClient(endpoint, _credential.Value, clientOptions);
     }
 

@@ -73,6 +73,14 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         {
             failures.Add($"{SettingNames.StorageBlobServiceUri} must be an absolute URL such as https://myaccount.blob.core.windows.net.");
         }
+        if (string.IsNullOrWhiteSpace(o.AccountName) && string.IsNullOrWhiteSpace(o.TableServiceUri))
+        {
+            failures.Add($"{SettingNames.StorageTableServiceUri} is not set; with {SettingNames.StorageQueueServiceUri} the app also needs the table endpoint, where it records erasures (\"forget me\") (or set {SettingNames.StorageAccountName} instead).");
+        }
+        if (!string.IsNullOrWhiteSpace(o.TableServiceUri) && !OptionsChecks.IsHttpUrl(o.TableServiceUri))
+        {
+            failures.Add($"{SettingNames.StorageTableServiceUri} must be an absolute URL such as https://myaccount.table.core.windows.net.");
+        }
         if (string.IsNullOrWhiteSpace(o.AccountName) && string.IsNullOrWhiteSpace(o.BlobServiceUri))
         {
             failures.Add($"{SettingNames.StorageBlobServiceUri} is not set; with {SettingNames.StorageQueueServiceUri} the app also needs the blob endpoint for exchanges too large for one queue message (or set {SettingNames.StorageAccountName} instead).");
