@@ -96,6 +96,33 @@ public sealed class AppServiceSignInTests
     }
 
     [Fact]
+    public async Task Me_chat_streams_like_api_chat_for_an_ai_sdk_client_that_sends_no_user_id()
+    {
+        await using var app = await StartAsync(listener: false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/me/chat")
+        {
+            Content = JsonContent.Create(new
+            {
+                id = "chat-1",
+                trigger = "submit-message",
+                messages = new[] { new { id = "m1", role = "user", parts = new[] { new { type = "text", text = "My order #1234 is late" } } } },
+            }),
+        };
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        Alice.Apply(request);
+
+        using var response = await app.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        string stream = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("data: [DONE]", stream);
+        var queued = TestService.ParseQueued(Assert.Single(await app.PeekQueuedAsync()));
+        Assert.Equal(AliceId, queued.UserId);
+        Assert.Equal("My order #1234 is late", queued.Messages![0].Content);
+    }
+
+    [Fact]
     public async Task A_backend_cannot_name_a_signed_in_user_on_api_chat()
     {
         await using var app = await StartAsync(listener: false);

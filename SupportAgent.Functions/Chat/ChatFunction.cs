@@ -21,13 +21,10 @@ public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedI
 
     /// <summary>Anonymous at the Functions level: the app itself requires a signed-in user (AUTH_MODE).</summary>
     [Function("MeChat")]
-    public async Task<IActionResult> RunForSignedInUser(
+    public Task<IActionResult> RunForSignedInUser(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "me/chat")] HttpRequest req,
-        CancellationToken cancellationToken)
-    {
-        var caller = await signedInUsers.IdentifyAsync(req, cancellationToken);
-        return caller.IsSignedIn ? await ReplyAsync(req, caller.UserId, cancellationToken) : caller.Refusal!;
-    }
+        CancellationToken cancellationToken) =>
+        signedInUsers.AsSignedInUserAsync(req, userId => ReplyAsync(req, userId, cancellationToken), cancellationToken);
 
     private async Task<IActionResult> ReplyAsync(HttpRequest req, string? signedInUserId, CancellationToken cancellationToken)
     {

@@ -26,6 +26,13 @@ public sealed partial class SignedInUsers(IOptions<AuthOptions> options, IServic
 {
     private readonly AuthMode _mode = options.Value.Mode;
 
+    /// <summary>Runs <paramref name="action"/> for the signed-in caller's user id, or answers with the refusal.</summary>
+    public async Task<IActionResult> AsSignedInUserAsync(HttpRequest request, Func<string, Task<IActionResult>> action, CancellationToken cancellationToken)
+    {
+        var caller = await IdentifyAsync(request, cancellationToken);
+        return caller.IsSignedIn ? await action(caller.UserId!) : caller.Refusal!;
+    }
+
     public async Task<SignedInCaller> IdentifyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         switch (_mode)

@@ -17,14 +17,12 @@ public sealed class MyMemoriesFunctions(SignedInUsers signedInUsers, UserMemorie
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me/memories")] HttpRequest req,
         CancellationToken cancellationToken)
     {
-        var caller = await signedInUsers.IdentifyAsync(req, cancellationToken);
-        if (!caller.IsSignedIn)
+        return await signedInUsers.AsSignedInUserAsync(req, async userId =>
         {
-            return caller.Refusal!;
-        }
-        var (pageSize, next, problem) = MemoryResponses.ReadPaging(req);
-        return problem ?? await MemoryResponses.RunAsync(logger, "list", async () =>
-            MemoryResponses.List(await memories.ListAsync(caller.UserId!, pageSize, next, cancellationToken)));
+            var (pageSize, next, problem) = MemoryResponses.ReadPaging(req);
+            return problem ?? await MemoryResponses.RunAsync(logger, "list", async () =>
+                MemoryResponses.List(await memories.ListAsync(userId, pageSize, next, cancellationToken)));
+        }, cancellationToken);
     }
 
     [Function("DeleteMyMemory")]
@@ -33,14 +31,9 @@ public sealed class MyMemoriesFunctions(SignedInUsers signedInUsers, UserMemorie
         string id,
         CancellationToken cancellationToken)
     {
-        var caller = await signedInUsers.IdentifyAsync(req, cancellationToken);
-        if (!caller.IsSignedIn)
-        {
-            return caller.Refusal!;
-        }
         // Another user's memory id is "not found", exactly like an id that does not exist: nothing leaks about others.
-        return await MemoryResponses.RunAsync(logger, "delete", async () =>
-            await memories.DeleteAsync(caller.UserId!, id, cancellationToken) ? new NoContentResult() : MemoryResponses.NotFound());
+        return await signedInUsers.AsSignedInUserAsync(req, userId => MemoryResponses.RunAsync(logger, "delete", async () =>
+            await memories.DeleteAsync(userId, id, cancellationToken) ? new NoContentResult() : MemoryResponses.NotFound()), cancellationToken);
     }
 
     [Function("ForgetMe")]
@@ -48,15 +41,10 @@ public sealed class MyMemoriesFunctions(SignedInUsers signedInUsers, UserMemorie
         [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "me/memories")] HttpRequest req,
         CancellationToken cancellationToken)
     {
-        var caller = await signedInUsers.IdentifyAsync(req, cancellationToken);
-        if (!caller.IsSignedIn)
+        return await signedInUsers.AsSignedInUserAsync(req, userId => MemoryResponses.RunAsync(logger, "forget", async () =>
         {
-            return caller.Refusal!;
-        }
-        return await MemoryResponses.RunAsync(logger, "forget", async () =>
-        {
-            await memories.ForgetAsync(caller.UserId!, cancellationToken);
+            await memories.ForgetAsync(userId, cancellationToken);
             return new NoContentResult();
-        });
+        }), cancellationToken);
     }
 }
