@@ -25,6 +25,9 @@ public sealed class SelfHostOptions
     /// <summary>Last changes to the builder (tests add log capture here).</summary>
     public Action<WebApplicationBuilder>? Customize { get; init; }
 
+    /// <summary>The chat page's files (web/ in the repository, copied next to the app as wwwroot when it builds).</summary>
+    public string WebRoot { get; init; } = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+
     /// <summary>Off in tests that inspect the queue itself; on in every real run.</summary>
     public bool RunQueueListener { get; init; } = true;
 }
@@ -67,7 +70,12 @@ public static class SelfHostApp
 
     public static WebApplication Build(string[] args, SelfHostOptions options)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+            WebRootPath = options.WebRoot,
+        });
 
         // Lowest first: defaults, then local.settings.json, then what the builder already has (environment, command line).
         var local = LocalSettings.Find([.. options.LocalSettingsDirectories]);
@@ -121,6 +129,8 @@ public static class SelfHostApp
         options.Customize?.Invoke(builder);
         var app = builder.Build();
         app.UseCors();
+        app.UseDefaultFiles(); // the chat page at /
+        app.UseStaticFiles();
         var routes = app.MapHttpFunctions(typeof(ChatFunction).Assembly, hostJson.RoutePrefix);
 
         app.Lifetime.ApplicationStarted.Register(() =>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the service, the tests and the benchmark need on a fresh machine, and nothing when it is already there:
-# the pinned npm packages (Azurite, the Azure Storage emulator) from package-lock.json, and the Bicep CLI
-# (from NuGet) that the infrastructure tests compile infra/main.bicep with.
+# the pinned npm packages (Azurite, the Azure Storage emulator) from package-lock.json, the Bicep CLI (from NuGet)
+# that the infrastructure tests compile infra/main.bicep with, and (with --browser) Debian's chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,3 +17,16 @@ if [[ ! -x node_modules/.bin/azurite || ! -f $stamp || "$(cat "$stamp")" != "$wa
 fi
 
 bash scripts/install-bicep.sh >/dev/null
+
+# With --browser (the test command and CI): Debian's chromium, which the browser tests drive with Playwright (it cannot
+# download browsers of its own here). Running the service does not need it.
+if [[ " $* " == *" --browser "* ]] && ! command -v chromium >/dev/null && [[ -z ${CHROMIUM_PATH:-} ]]; then
+  if command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]]; then
+    echo "setup: installing chromium (apt) for the browser tests..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends chromium >&2
+  else
+    echo "setup: chromium is not installed and cannot be installed here (needs apt as root); the browser tests will fail. Install the chromium package, or set CHROMIUM_PATH." >&2
+  fi
+fi
