@@ -169,6 +169,23 @@ param easyAuthTenantId string = tenant().tenantId
 param easyAuthAllowedAudiences array = []
 
 // ---------------------------------------------------------------------------------------------------------------
+// Chat page (web/): a Static Web App with this function app as its linked backend
+// ---------------------------------------------------------------------------------------------------------------
+
+@description('Create an Azure Static Web App for the chat page (web/) with this function app as its linked backend: page and /api on one origin, with Static Web Apps sign-in (set authMode to "appservice"). Standard plan, billed monthly (docs/chat-page.md).')
+param deployChatPage bool = false
+
+@allowed([
+  'westus2'
+  'centralus'
+  'eastus2'
+  'westeurope'
+  'eastasia'
+])
+@description('Region of the chat page\'s Static Web App (they are offered in these regions only; it serves from a global edge anyway).')
+param chatPageLocation string = 'westeurope'
+
+// ---------------------------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -640,6 +657,21 @@ resource easyAuth 'Microsoft.Web/sites/config@2024-04-01' = if (enableEasyAuth |
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Chat page
+// ---------------------------------------------------------------------------------------------------------------
+
+module chatPage 'chat-page.bicep' = if (deployChatPage) {
+  name: 'chat-page'
+  params: {
+    name: 'swa-${resourceToken}'
+    location: chatPageLocation
+    tags: tags
+    functionAppId: functionApp.id
+    functionAppLocation: location
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Outputs (azd stores them in the environment)
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -652,3 +684,5 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.name
 output APPLICATIONINSIGHTS_NAME string = appInsights.name
 output AZURE_OPENAI_ENDPOINT string = deployAzureOpenAi ? openAi!.properties.endpoint : ''
 output AZURE_OPENAI_DEPLOYMENT string = deployAzureOpenAi ? openAiDeployment.name : ''
+output CHAT_PAGE_URL string = deployChatPage ? chatPage!.outputs.url : ''
+output AZURE_STATIC_WEB_APP_NAME string = deployChatPage ? chatPage!.outputs.name : ''

@@ -97,6 +97,30 @@ public sealed partial class InfraTemplateTests
         Assert.Contains($"'azd-service-name', '{serviceName}'", tags, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_chat_page_is_an_optional_static_web_app_whose_linked_backend_is_the_function_app()
+    {
+        var template = BicepCli.Main.Template;
+        Assert.False(template.GetProperty("parameters").GetProperty("deployChatPage").GetProperty("defaultValue").GetBoolean());
+
+        var module = Assert.Single(ArmTemplate.Resources(template),
+            r => ArmTemplate.IsOfType(r, "Microsoft.Resources/deployments") && ArmTemplate.NameOf(r) == "chat-page");
+        Assert.Contains("deployChatPage", module.GetProperty("condition").GetString());
+        var nested = module.GetProperty("properties").GetProperty("template");
+        var site = Assert.Single(ArmTemplate.Resources(nested), r => ArmTemplate.IsOfType(r, "Microsoft.Web/staticSites"));
+        Assert.Equal("Standard", site.GetProperty("sku").GetProperty("name").GetString()); // linked backends need Standard
+        var backend = Assert.Single(ArmTemplate.Resources(nested), r => ArmTemplate.IsOfType(r, "Microsoft.Web/staticSites/linkedBackends"));
+        Assert.Contains("functionAppId", backend.GetProperty("properties").GetProperty("backendResourceId").GetString());
+        string passed = module.GetProperty("properties").GetProperty("parameters").GetProperty("functionAppId").GetProperty("value").GetString()!;
+        Assert.Contains("Microsoft.Web/sites", passed);
+
+        // The page it serves: /api/me needs a signed-in user there, and the page's own files are what web/ holds.
+        using var config = JsonDocument.Parse(RepoFiles.Read("web", "staticwebapp.config.json"));
+        var route = Assert.Single(config.RootElement.GetProperty("routes").EnumerateArray());
+        Assert.Equal("/api/me/*", route.GetProperty("route").GetString());
+        Assert.Equal(["authenticated"], route.GetProperty("allowedRoles").EnumerateArray().Select(r => r.GetString()));
+    }
+
     [GeneratedRegex(@"<TargetFramework>net(\d+\.\d+)</TargetFramework>")]
     private static partial Regex TargetFrameworkPattern();
 
