@@ -5,7 +5,7 @@ namespace SupportAgent.Benchmark;
 /// <summary>The command line (and BENCH_* environment variables for the latencies). Every default is the issue's.</summary>
 internal sealed record BenchOptions
 {
-    public IReadOnlyList<string> Scenarios { get; init; } = ["a", "b", "c", "d", "e"];
+    public IReadOnlyList<string> Scenarios { get; init; } = ["a", "b", "c", "d", "e", "s", "t"];
 
     public int Clients { get; init; } = 8;
 
@@ -34,6 +34,12 @@ internal sealed record BenchOptions
 
     public int AddLatencyMs { get; init; } = 400;
 
+    /// <summary>Scenarios s and t: the streamed model's time to first token.</summary>
+    public int StreamFirstTokenMs { get; init; } = 300;
+
+    /// <summary>Scenarios s and t: the streamed model's whole reply, first token included.</summary>
+    public int StreamTotalMs { get; init; } = 1500;
+
     /// <summary>Scenario d: the slow Mem0 search.</summary>
     public int SlowSearchMs { get; init; } = 2000;
 
@@ -55,12 +61,14 @@ internal sealed record BenchOptions
 
     public const string Usage = """
         usage: scripts/bench.sh [options]      (or: dotnet SupportAgent.Benchmark/bin/Release/net10.0/SupportAgent.Benchmark.dll [options])
-          --scenarios LIST        comma-separated, default a,b,c,d,e:
+          --scenarios LIST        comma-separated, default a,b,c,d,e,s,t:
                                     a  default latencies, --clients clients
                                     b  default latencies, --clients-high clients
                                     c  zero latency (all fakes 0 ms), --zero-clients clients
                                     d  fault: Mem0 search --slow-search-ms (past the search budget), --clients clients
                                     e  fault: Mem0 add answers 500 for the first --add-fail-seconds of the load, --clients clients
+                                    s  streamed replies (Accept: text/event-stream), --clients clients: time to first text
+                                    t  streamed replies, --clients-high clients
           --clients N             default 8
           --clients-high N        default 32
           --zero-clients N        default 32
@@ -74,6 +82,8 @@ internal sealed record BenchOptions
           --model-latency-ms N    fake model latency (default 800; env BENCH_MODEL_LATENCY_MS)
           --search-latency-ms N   fake Mem0 search latency (default 150; env BENCH_SEARCH_LATENCY_MS)
           --add-latency-ms N      fake Mem0 add latency (default 400; env BENCH_ADD_LATENCY_MS)
+          --stream-first-token-ms N  s, t: the model's time to first token (default 300)
+          --stream-total-ms N     s, t: the model's whole streamed reply, first token included (default 1500)
           --slow-search-ms N      scenario d's search latency (default 2000)
           --add-fail-seconds S    scenario e's failure window (default 10)
           --search-budget-ms N    the app's MEMORY_SEARCH_TIMEOUT_MS (default 1000)
@@ -125,6 +135,8 @@ internal sealed record BenchOptions
                 "--model-latency-ms" => o with { ModelLatencyMs = Int(0, 60_000) },
                 "--search-latency-ms" => o with { SearchLatencyMs = Int(0, 60_000) },
                 "--add-latency-ms" => o with { AddLatencyMs = Int(0, 60_000) },
+                "--stream-first-token-ms" => o with { StreamFirstTokenMs = Int(0, 60_000) },
+                "--stream-total-ms" => o with { StreamTotalMs = Int(0, 60_000) },
                 "--slow-search-ms" => o with { SlowSearchMs = Int(0, 60_000) },
                 "--add-fail-seconds" => o with { AddFailSeconds = Seconds(0.1, 300) },
                 "--search-budget-ms" => o with { SearchBudgetMs = Int(10, 60_000) },
@@ -133,6 +145,10 @@ internal sealed record BenchOptions
                 "--selfhost-env" => AddEnv(o, Value(), env),
                 _ => throw new ArgumentException($"unknown option '{name}'."),
             };
+        }
+        if (o.StreamTotalMs < o.StreamFirstTokenMs)
+        {
+            throw new ArgumentException("--stream-total-ms must be at least --stream-first-token-ms (the whole reply includes its first token).");
         }
         return o with { SelfHostEnv = env };
     }
@@ -154,9 +170,9 @@ internal sealed record BenchOptions
             .Select(k => k.ToLowerInvariant()).ToList();
         foreach (var key in keys)
         {
-            if (key is not ("a" or "b" or "c" or "d" or "e"))
+            if (key is not ("a" or "b" or "c" or "d" or "e" or "s" or "t"))
             {
-                throw new ArgumentException($"unknown scenario '{key}'; use a, b, c, d, e.");
+                throw new ArgumentException($"unknown scenario '{key}'; use a, b, c, d, e, s, t.");
             }
         }
         return keys.Count == 0 ? throw new ArgumentException("--scenarios needs at least one scenario.") : keys;

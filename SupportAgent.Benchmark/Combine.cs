@@ -28,6 +28,8 @@ internal static class Combine
                 ModelLatencyMs = (int)S("modelLatencyMs", 800),
                 SearchLatencyMs = (int)S("searchLatencyMs", 150),
                 AddLatencyMs = (int)S("addLatencyMs", 400),
+                StreamFirstTokenMs = (int)S("streamFirstTokenMs", 300),
+                StreamTotalMs = (int)S("streamTotalMs", 1500),
                 SlowSearchMs = (int)S("slowSearchMs", 2000),
                 AddFailSeconds = S("addFailSeconds", 10),
                 SearchBudgetMs = (int)S("searchBudgetMs", 1000),

@@ -16,10 +16,10 @@ internal sealed class FakesControl(HttpClient http, Uri openAi, Uri mem0)
 
     public Uri Mem0 { get; } = mem0;
 
-    /// <summary>Sets every latency and clears every fault.</summary>
-    public async Task ConfigureAsync(int modelMs, int searchMs, int addMs, CancellationToken ct)
+    /// <summary>Sets every latency (<paramref name="modelMs"/> is a stream's first token, <paramref name="streamMs"/> the rest) and clears every fault.</summary>
+    public async Task ConfigureAsync(int modelMs, int searchMs, int addMs, CancellationToken ct, int streamMs = 0)
     {
-        await PostAsync(new Uri(OpenAi, "_fake/config"), new OpenAiConfigRequest(LatencyMs: modelMs, ClearFaults: true), ct);
+        await PostAsync(new Uri(OpenAi, "_fake/config"), new OpenAiConfigRequest(LatencyMs: modelMs, ClearFaults: true, StreamMs: streamMs), ct);
         await PostAsync(new Uri(Mem0, "_fake/config"), new Mem0ConfigRequest(
             LatencyMs: new Dictionary<string, int> { ["search"] = searchMs, ["add"] = addMs, ["other"] = 0 },
             ClearFaults: true), ct);

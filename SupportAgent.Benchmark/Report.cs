@@ -23,6 +23,7 @@ internal static class Report
     public const double OverheadP99LimitMs = 25;
     public const double ZeroLatencyRpsGoal = 600;
     public const double PeakWorkingSetLimitMb = 200;
+    public const double FirstDeltaOverheadP50LimitMs = 15;
 
     public static List<Goal> Goals(BenchOptions o, IReadOnlyList<ScenarioRuns> results)
     {
@@ -39,6 +40,19 @@ internal static class Report
             goals.Add(new($"overhead p99 ≤ {OverheadP99LimitMs} ms at {r.Scenario.Clients} clients", key, m["overheadP99Ms"], OverheadP99LimitMs, m["overheadP99Ms"] <= OverheadP99LimitMs, "ms"));
             double errors = r.Runs.Sum(x => x["errors"]);
             goals.Add(new($"zero errors at {r.Scenario.Clients} clients (all runs)", key, errors, 0, errors == 0, ""));
+        }
+        foreach (var key in new[] { "s", "t" })
+        {
+            if (Get(key) is not { } r)
+            {
+                continue;
+            }
+            var m = r.Median;
+            double limit = r.Scenario.FirstDeltaFloorMs(o.SearchBudgetMs) + FirstDeltaOverheadP50LimitMs;
+            goals.Add(new($"time to first text p50 ≤ search {Math.Min(r.Scenario.SearchMs, o.SearchBudgetMs)} + first token {r.Scenario.ModelMs} + {FirstDeltaOverheadP50LimitMs} ms at {r.Scenario.Clients} clients",
+                key, m["firstDeltaP50Ms"], limit, m["firstDeltaP50Ms"] <= limit, "ms"));
+            double errors = r.Runs.Sum(x => x["errors"]);
+            goals.Add(new($"zero errors, streamed, at {r.Scenario.Clients} clients (all runs)", key, errors, 0, errors == 0, ""));
         }
         if (Get("c") is { } c)
         {
@@ -111,6 +125,14 @@ internal static class Report
                 r.Runs.All(x => x["drained"] == 1) ? "yes" : "NO (timed out)", m["notQueued"], m.GetValueOrDefault("notQueuedButWritten"))
                 + (r.Discarded.Count > 0 ? $"; {r.Discarded.Count} run(s) repeated after an Azurite stall (max {r.Discarded.Max(x => x["probeEnqueueMaxMs"]) / 1000:0.0} s)" : ""));
         }
+        foreach (var r in results.Where(r => r.Scenario.Stream))
+        {
+            var m = r.Median;
+            sb.AppendLine(string.Format(CultureInfo.InvariantCulture,
+                "{0}: first text-delta p50 {1:0.0} / p95 {2:0.0} / p99 {3:0.0} ms (search + first token = {4:0} ms: +{5:0.0} / +{6:0.0} ms); whole reply p50 {7:0.0} / p99 {8:0.0} ms (floor {9:0} ms)",
+                r.Scenario.Key, m["firstDeltaP50Ms"], m["firstDeltaP95Ms"], m["firstDeltaP99Ms"], m["firstDeltaFloorMs"], m["firstDeltaOverheadP50Ms"],
+                m["firstDeltaOverheadP99Ms"], m["p50Ms"], m["p99Ms"], m["floorMs"]));
+        }
         sb.AppendLine();
         sb.AppendLine("Where the time and the CPU went (probe = each dependency called directly during the load; CPU from /proc during the load):");
         foreach (var r in results)
@@ -131,6 +153,7 @@ internal static class Report
         sb.AppendLine("ovh = latency − (search + model) as configured on the fakes (search capped by the budget in d); srch/c, cmpl/c, add/c = requests the fakes");
         sb.AppendLine("counted during the load per answered chat (adds come from the queue writer, concurrently); writes/chats = users with a Mem0 write / chats");
         sb.AppendLine("answered; last s = seconds from the end of the load until the last write landed; peak MB = the self host's peak resident set.");
+        sb.AppendLine("Streamed (s, t): p50/p99 are the whole reply; first text-delta = from sending the request to the first text event read.");
         return sb.ToString();
     }
 
@@ -147,7 +170,7 @@ internal static class Report
           .Append(string.Join(",", new (string, double)[]
           {
               ("modelLatencyMs", o.ModelLatencyMs), ("searchLatencyMs", o.SearchLatencyMs), ("addLatencyMs", o.AddLatencyMs),
-              ("slowSearchMs", o.SlowSearchMs), ("addFailSeconds", o.AddFailSeconds), ("searchBudgetMs", o.SearchBudgetMs),
+              ("streamFirstTokenMs", o.StreamFirstTokenMs), ("streamTotalMs", o.StreamTotalMs), ("slowSearchMs", o.SlowSearchMs), ("addFailSeconds", o.AddFailSeconds), ("searchBudgetMs", o.SearchBudgetMs),
               ("durationS", o.DurationSeconds), ("zeroDurationS", o.ZeroDurationSeconds), ("jitWarmupS", o.JitWarmupSeconds), ("warmupS", o.WarmupSeconds), ("runs", o.Runs),
           }.Select(p => $"\"{p.Item1}\":{p.Item2.ToString(CultureInfo.InvariantCulture)}")))
           .Append('}');

@@ -6,13 +6,21 @@ using Azure.Storage.Queues;
 
 namespace SupportAgent.Benchmark;
 
-/// <summary>One scenario: how many clients, the fakes' latencies, and an optional fault.</summary>
-internal sealed record Scenario(string Key, string Name, string Title, int Clients, int ModelMs, int SearchMs, int AddMs)
+/// <summary>
+/// One scenario: how many clients, the fakes' latencies, and an optional fault. A streamed scenario reads replies as UI
+/// message streams: <see cref="ModelMs"/> is then the model's time to first token, <see cref="StreamMs"/> the rest.
+/// </summary>
+internal sealed record Scenario(string Key, string Name, string Title, int Clients, int ModelMs, int SearchMs, int AddMs, int StreamMs = 0)
 {
-    /// <summary>The time the upstreams take on the response path: search (capped by the app's budget) + model.</summary>
-    public int FloorMs(int searchBudgetMs) => Math.Min(SearchMs, searchBudgetMs) + ModelMs;
+    /// <summary>The time the upstreams take on the response path: search (capped by the app's budget) + the whole model reply.</summary>
+    public int FloorMs(int searchBudgetMs) => Math.Min(SearchMs, searchBudgetMs) + ModelMs + StreamMs;
+
+    /// <summary>Streamed: the soonest the first text can reach a client, search + the model's first token.</summary>
+    public int FirstDeltaFloorMs(int searchBudgetMs) => Math.Min(SearchMs, searchBudgetMs) + ModelMs;
 
     public bool AddFault => Key == "e";
+
+    public bool Stream => Key is "s" or "t";
 
     public static Scenario For(string key, BenchOptions o) => key switch
     {
@@ -21,8 +29,14 @@ internal sealed record Scenario(string Key, string Name, string Title, int Clien
         "c" => new("c", "zero-latency", $"all fakes 0 ms, {o.ZeroClients} clients", o.ZeroClients, 0, 0, 0),
         "d" => new("d", "slow-search", $"Mem0 search {o.SlowSearchMs} ms, {o.Clients} clients", o.Clients, o.ModelLatencyMs, o.SlowSearchMs, o.AddLatencyMs),
         "e" => new("e", "add-500", $"Mem0 add 500 for {o.AddFailSeconds:0.#} s, {o.Clients} clients", o.Clients, o.ModelLatencyMs, o.SearchLatencyMs, o.AddLatencyMs),
+        "s" => Streamed("s", o.Clients, o),
+        "t" => Streamed("t", o.ClientsHigh, o),
         _ => throw new ArgumentOutOfRangeException(nameof(key)),
     };
+
+    private static Scenario Streamed(string key, int clients, BenchOptions o) =>
+        new(key, "stream-" + clients, $"streamed, first token {o.StreamFirstTokenMs} ms, reply {o.StreamTotalMs} ms, {clients} clients",
+            clients, o.StreamFirstTokenMs, o.SearchLatencyMs, o.AddLatencyMs, o.StreamTotalMs - o.StreamFirstTokenMs);
 }
 
 /// <summary>
@@ -76,7 +90,7 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
     public async Task<Metrics> RunAsync(Scenario s, CancellationToken ct)
     {
         var m = new Metrics();
-        await fakes.ConfigureAsync(s.ModelMs, s.SearchMs, s.AddMs, ct);
+        await fakes.ConfigureAsync(s.ModelMs, s.SearchMs, s.AddMs, ct, s.StreamMs);
         await SettleQueuesAsync(ct);
         await fakes.ResetAsync(ct); // the warm-up's writes are counted from zero
         memory.ResetPeak();
@@ -86,7 +100,7 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
         // Warm-up (not measured): JIT, connection pools, the queue listener's polling reaching its busy rhythm.
         if (o.WarmupSeconds > 0)
         {
-            var warm = await driver.RunAsync(s.Clients, TimeSpan.FromSeconds(o.WarmupSeconds), ct);
+            var warm = await driver.RunAsync(s.Clients, TimeSpan.FromSeconds(o.WarmupSeconds), ct, s.Stream);
             progress.WriteLine($"  warm-up: {warm.Answered} chats, {warm.Errors} errors; waiting for their memory writes");
             await DrainAsync(warm.SavedUsers.Count, TimeSpan.FromSeconds(Math.Min(o.DrainTimeoutSeconds, 60)), ct);
         }
@@ -101,7 +115,7 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
         using var probing = new CancellationTokenSource();
         var probeTask = probe.RunAsync(probing.Token);
         double seconds = s.Key == "c" ? o.ZeroDurationSeconds : o.DurationSeconds;
-        var load = await driver.RunAsync(s.Clients, TimeSpan.FromSeconds(seconds), ct);
+        var load = await driver.RunAsync(s.Clients, TimeSpan.FromSeconds(seconds), ct, s.Stream);
         var cpuAfter = _cpu.Take();
         await probing.CancelAsync();
         var stages = await probeTask;
@@ -133,6 +147,18 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
         m["overheadP50Ms"] = m["p50Ms"] - floor;
         m["overheadP95Ms"] = m["p95Ms"] - floor;
         m["overheadP99Ms"] = m["p99Ms"] - floor;
+        if (s.Stream)
+        {
+            // What a person watching the page waits for: the first words.
+            var first = load.FirstDeltaMs.Order().ToArray();
+            int firstFloor = s.FirstDeltaFloorMs(o.SearchBudgetMs);
+            m["firstDeltaP50Ms"] = Percentile(first, 50);
+            m["firstDeltaP95Ms"] = Percentile(first, 95);
+            m["firstDeltaP99Ms"] = Percentile(first, 99);
+            m["firstDeltaFloorMs"] = firstFloor;
+            m["firstDeltaOverheadP50Ms"] = m["firstDeltaP50Ms"] - firstFloor;
+            m["firstDeltaOverheadP99Ms"] = m["firstDeltaP99Ms"] - firstFloor;
+        }
 
         // Upstream calls on the response path, counted by the fakes at the end of the load (every request in it has returned).
         double chats = Math.Max(1, load.Answered);
