@@ -47,10 +47,14 @@ public sealed class BrowserFixture : IAsyncLifetime
         _playwright?.Dispose();
     }
 
-    /// <summary>A fresh browser profile (no localStorage, no cookies): a new visitor.</summary>
-    public async Task<IPage> NewPageAsync()
+    /// <summary>A fresh browser profile (no localStorage, no cookies): a new visitor; <paramref name="headers"/> go with every request.</summary>
+    public async Task<IPage> NewPageAsync(IReadOnlyDictionary<string, string>? headers = null)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1100, Height = 720 } });
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1100, Height = 720 },
+            ExtraHTTPHeaders = headers?.ToDictionary(),
+        });
         context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
     }
