@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the service, the tests and the benchmark need on a fresh machine, and nothing when it is already there:
 # the pinned npm packages (Azurite, the Azure Storage emulator) from package-lock.json, the Bicep CLI (from NuGet)
-# that the infrastructure tests compile infra/main.bicep with, and (with --browser) Debian's chromium for the browser tests.
+# that the infrastructure tests compile infra/main.bicep with, and Debian's chromium for the browser tests (not with --run-only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,9 +18,9 @@ fi
 
 bash scripts/install-bicep.sh >/dev/null
 
-# With --browser (the test command and CI): Debian's chromium, which the browser tests drive with Playwright (it cannot
-# download browsers of its own here). Running the service does not need it.
-if [[ " $* " == *" --browser "* ]] && ! command -v chromium >/dev/null && [[ -z ${CHROMIUM_PATH:-} ]]; then
+# Debian's chromium, which the browser tests drive with Playwright (it cannot download browsers of its own here).
+# Running the service does not need it: --run-only skips it.
+if [[ " $* " != *" --run-only "* ]] && ! command -v chromium >/dev/null && [[ -z ${CHROMIUM_PATH:-} ]]; then
   if command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]]; then
     echo "setup: installing chromium (apt) for the browser tests..." >&2
     export DEBIAN_FRONTEND=noninteractive

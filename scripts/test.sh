@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh --browser || exit 1
+scripts/setup.sh || exit 1
 
 results=artifacts/test-results
 rm -rf "$results"

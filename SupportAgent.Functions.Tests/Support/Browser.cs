@@ -74,7 +74,7 @@ public sealed class BrowserFixture : IAsyncLifetime
                 return candidate;
             }
         }
-        throw new InvalidOperationException("chromium was not found on the PATH. Run `scripts/setup.sh --browser` (installs Debian's chromium with apt), or set CHROMIUM_PATH.");
+        throw new InvalidOperationException("chromium was not found on the PATH. Run `scripts/setup.sh` (as root it installs Debian's chromium with apt), or set CHROMIUM_PATH.");
     }
 }
 
