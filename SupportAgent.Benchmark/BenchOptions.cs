@@ -52,6 +52,17 @@ internal sealed record BenchOptions
     /// <summary>Longest wait for the queue to drain after a load (scenario e needs the 30 s visibility timeout once).</summary>
     public double DrainTimeoutSeconds { get; init; } = 150;
 
+    /// <summary>--cold-start: no load scenarios; start the self host <see cref="Starts"/> times and time its first minutes.</summary>
+    public bool ColdStart { get; init; }
+
+    public int Starts { get; init; } = 10;
+
+    /// <summary>Chats after the first one in each cold start; the warm latency is the median of the last half of them.</summary>
+    public int WarmChats { get; init; } = 20;
+
+    /// <summary>The self host to run; default the ReadyToRun publish output in artifacts/selfhost.</summary>
+    public string SelfHostDll { get; init; } = "";
+
     public string RepoRoot { get; init; } = "";
 
     public string OutputDir { get; init; } = "";
@@ -91,6 +102,12 @@ internal sealed record BenchOptions
           --selfhost-env K=V      extra environment variable for the self host (repeatable)
           --output DIR            logs and results (default artifacts/bench)
           --combine FILE...       no run: medians over earlier runs' results.json files (each run stays short)
+          --cold-start            no load scenarios: start the self host --starts times (fakes at 0 ms) and report time
+                                  to listening, time to the first reply, and the first chat's latency against a warm one
+          --starts N              cold starts to measure (default 10; medians are reported)
+          --warm-chats N          chats after the first in each start; warm = median of the last half (default 20)
+          --selfhost-dll PATH     the self host to run (default artifacts/selfhost/SupportAgent.SelfHost.dll, the
+                                  ReadyToRun publish that scripts/bench.sh makes; e.g. a plain build's dll to compare)
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -143,6 +160,10 @@ internal sealed record BenchOptions
                 "--drain-timeout" => o with { DrainTimeoutSeconds = Seconds(1, 540) },
                 "--output" => o with { OutputDir = Value() },
                 "--selfhost-env" => AddEnv(o, Value(), env),
+                "--cold-start" => o with { ColdStart = true },
+                "--starts" => o with { Starts = Int(1, 100) },
+                "--warm-chats" => o with { WarmChats = Int(2, 1000) },
+                "--selfhost-dll" => o with { SelfHostDll = Value() },
                 _ => throw new ArgumentException($"unknown option '{name}'."),
             };
         }

@@ -17,7 +17,7 @@ internal sealed record Goal(string Name, string Scenario, double Value, double L
 internal static class Report
 {
     // Keeps ≤, ≥ and + readable in the JSON line instead of \uXXXX escapes.
-    private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public const double OverheadP50LimitMs = 5;
     public const double OverheadP99LimitMs = 25;

@@ -27,6 +27,8 @@ internal sealed class Stack : IAsyncDisposable
 
     public ChildProcess SelfHost => _children[^1];
 
+    private readonly Dictionary<string, string> _selfHostEnv = [];
+
     /// <summary>PIDs by a short name (Azurite, Fakes, SelfHost), for CPU accounting.</summary>
     public IReadOnlyDictionary<string, int> Pids => _children.ToDictionary(c => c.Name switch
     {
@@ -35,7 +37,8 @@ internal sealed class Stack : IAsyncDisposable
         _ => c.Name,
     }, c => c.Pid);
 
-    public static async Task<Stack> StartAsync(BenchOptions o, PidFile pids, CancellationToken ct)
+    /// <summary>Starts Azurite and the fakes, then (unless <paramref name="startSelfHost"/> is false) the self host.</summary>
+    public static async Task<Stack> StartAsync(BenchOptions o, PidFile pids, CancellationToken ct, bool startSelfHost = true)
     {
         int blob = Loopback.FreePort(), queue = Loopback.FreePort(), table = Loopback.FreePort(), openAi = Loopback.FreePort(), mem0 = Loopback.FreePort(), app = Loopback.FreePort();
         string connection = Loopback.AzuriteConnectionString(blob, queue, table);
@@ -77,11 +80,11 @@ internal sealed class Stack : IAsyncDisposable
 
             // The self host reads settings from the environment; a local.settings.json next to its dll (copied from a
             // developer's repo) is overridden for every setting that matters here.
-            var env = new Dictionary<string, string>
+            stack._selfHostEnv.Clear();
+            foreach (var (k, v) in new Dictionary<string, string>
             {
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["DOTNET_ENVIRONMENT"] = "Production",
-                ["PORT"] = Str(app),
                 ["AzureWebJobsStorage"] = connection,
                 ["OPENAI_BASE_URL"] = $"http://127.0.0.1:{openAi}/v1",
                 ["OPENAI_API_KEY"] = OpenAiKey,
@@ -95,14 +98,14 @@ internal sealed class Stack : IAsyncDisposable
                 ["MEMORY_QUEUE_NAME"] = QueueName,
                 ["MEMORY_SEARCH_TIMEOUT_MS"] = Str(o.SearchBudgetMs),
                 ["CORS_ALLOWED_ORIGINS"] = "",
-            };
-            foreach (var (k, v) in o.SelfHostEnv)
+            }.Concat(o.SelfHostEnv))
             {
-                env[k] = v;
+                stack._selfHostEnv[k] = v;
             }
-            string workDir = Directory.CreateDirectory(Path.Combine(o.OutputDir, "selfhost-cwd")).FullName;
-            stack.Add(ChildProcess.Start("self host", "dotnet", [Dll(o, "SupportAgent.SelfHost")],
-                workDir, env, Path.Combine(o.OutputDir, "selfhost.log"), pids));
+            if (startSelfHost)
+            {
+                stack.Add(stack.StartSelfHost(o, app, Path.Combine(o.OutputDir, "selfhost.log"), pids));
+            }
             return stack;
         }
         catch
@@ -147,6 +150,23 @@ internal sealed class Stack : IAsyncDisposable
     }
 
     private void Add(ChildProcess child) => _children.Add(child);
+
+    /// <summary>A self host process on <paramref name="port"/>, pointed at this stack's Azurite and fakes; the caller stops it.</summary>
+    public ChildProcess StartSelfHost(BenchOptions o, int port, string logPath, PidFile pids)
+    {
+        var env = new Dictionary<string, string>(_selfHostEnv) { ["PORT"] = Str(port) };
+        string workDir = Directory.CreateDirectory(Path.Combine(o.OutputDir, "selfhost-cwd")).FullName;
+        return ChildProcess.Start("self host", "dotnet", [SelfHostDll(o)], workDir, env, logPath, pids);
+    }
+
+    /// <summary>The self host to run: --selfhost-dll, else the ReadyToRun publish output scripts/bench.sh makes.</summary>
+    public static string SelfHostDll(BenchOptions o)
+    {
+        string path = string.IsNullOrEmpty(o.SelfHostDll)
+            ? Path.Combine(o.RepoRoot, "artifacts", "selfhost", "SupportAgent.SelfHost.dll")
+            : Path.GetFullPath(o.SelfHostDll);
+        return File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing; scripts/bench.sh publishes it (or pass --selfhost-dll).");
+    }
 
     private static string Dll(BenchOptions o, string project)
     {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The benchmark command (README "Performance"): installs what is missing (scripts/setup.sh), builds Release, then
-# SupportAgent.Benchmark starts Azurite (in memory), the fake OpenAI and Mem0 servers (with injected latency) and the
-# self host on free loopback ports of their own, drives POST /api/chat, stops everything it started, and prints a
-# results table and one final JSON line. Options: scripts/bench.sh --help. Logs and results: artifacts/bench/.
+# The benchmark command (docs/performance.md): installs what is missing (scripts/setup.sh --run-only), builds the
+# benchmark and publishes the self host (ReadyToRun, scripts/publish-selfhost.sh), then SupportAgent.Benchmark starts
+# Azurite (in memory), the fake OpenAI and Mem0 servers (with injected latency) and the self host on free loopback
+# ports of their own, drives POST /api/chat (or, with --cold-start, starts the self host again and again), stops
+# everything it started, and prints a results table and one final JSON line. Options: scripts/bench.sh --help.
+# Logs and results: artifacts/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,9 +12,10 @@ if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
   exec dotnet run --project SupportAgent.Benchmark -c Release -- --help
 fi
 
-scripts/setup.sh
+scripts/setup.sh --run-only
 echo "bench: building Release..." >&2
 dotnet build SupportAgent.Benchmark -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+scripts/publish-selfhost.sh
 
 # Last-resort cleanup: the benchmark stops its children itself (also on Ctrl-C); if it is killed outright, stop the
 # PIDs it recorded, each only if it is still one of ours (a recycled PID is left alone).

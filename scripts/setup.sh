@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the service, the tests and the benchmark need on a fresh machine, and nothing when it is already there:
-# the pinned npm packages (Azurite, the Azure Storage emulator) from package-lock.json, the Bicep CLI (from NuGet)
-# that the infrastructure tests compile infra/main.bicep with, and Debian's chromium for the browser tests (not with --run-only).
+# Installs what is missing on a fresh machine, and nothing when it is already there.
+#   scripts/setup.sh              everything the tests, CI and the benchmark need (scripts/test.sh and .ci/run call this)
+#   scripts/setup.sh --run-only   only what running the service needs (scripts/run.sh and scripts/bench.sh call this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+run_only=false
+[[ " $* " == *" --run-only "* ]] && run_only=true
+
+# --- Running the service: the .NET SDK, and Azurite (the Azure Storage emulator) from package-lock.json ---
 
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 command -v node >/dev/null && command -v npm >/dev/null || { echo "setup: Node.js 20+ and npm are required (for Azurite)" >&2; exit 1; }
@@ -16,11 +21,17 @@ if [[ ! -x node_modules/.bin/azurite || ! -f $stamp || "$(cat "$stamp")" != "$wa
   echo "$want" > "$stamp"
 fi
 
+if $run_only; then
+  exit 0
+fi
+
+# --- Tests and CI as well ---
+
+# The Bicep CLI (from NuGet), which the infrastructure tests and scripts/check-infra.sh compile infra/main.bicep with.
 bash scripts/install-bicep.sh >/dev/null
 
 # Debian's chromium, which the browser tests drive with Playwright (it cannot download browsers of its own here).
-# Running the service does not need it: --run-only skips it.
-if [[ " $* " != *" --run-only "* ]] && ! command -v chromium >/dev/null && [[ -z ${CHROMIUM_PATH:-} ]]; then
+if ! command -v chromium >/dev/null && [[ -z ${CHROMIUM_PATH:-} ]]; then
   if command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]]; then
     echo "setup: installing chromium (apt) for the browser tests..." >&2
     export DEBIAN_FRONTEND=noninteractive

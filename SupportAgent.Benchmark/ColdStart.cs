@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Azure.Storage.Queues;
+using SupportAgent.Fakes;
+
+namespace SupportAgent.Benchmark;
+
+/// <summary>
+/// <c>--cold-start</c>: starts the self host N times against the running Azurite and fakes (all at 0 ms, so every
+/// millisecond is the service's own) and times what a user of a freshly started instance sees: how long until the port
+/// accepts connections, how long until the first chat is answered, and that first chat's latency against warm ones.
+/// </summary>
+internal static class ColdStart
+{
+    public const double ListeningLimitMs = 800;
+    public const double FirstOverWarmLimitMs = 50;
+
+    public static async Task<List<Metrics>> RunAsync(BenchOptions o, Stack stack, FakesControl fakes, PidFile pids, TextWriter progress, CancellationToken ct)
+    {
+        await fakes.ConfigureAsync(0, 0, 0, ct);
+        // Every start but a deployment's very first finds the queue there already.
+        var queue = new QueueClient(stack.StorageConnectionString, Stack.QueueName);
+        await queue.CreateIfNotExistsAsync(cancellationToken: ct);
+        string dll = Stack.SelfHostDll(o);
+        progress.WriteLine($"bench: cold start of {dll}, {o.Starts} times");
+
+        var runs = new List<Metrics>();
+        for (int i = 1; i <= o.Starts; i++)
+        {
+            int port = Loopback.FreePort();
+            var clock = Stopwatch.StartNew();
+            await using var host = stack.StartSelfHost(o, port, Path.Combine(o.OutputDir, $"coldstart-{i}.log"), pids);
+            while (!Loopback.IsListening(port))
+            {
+                if (host.HasExited)
+                {
+                    throw new InvalidOperationException($"The self host exited during start {i}. Its last output:{Environment.NewLine}{host.Tail()}");
+                }
+                if (clock.Elapsed > TimeSpan.FromSeconds(60))
+                {
+                    throw new TimeoutException($"The self host did not listen within 60 s (start {i}). Its last output:{Environment.NewLine}{host.Tail()}");
+                }
+                await Task.Delay(2, ct);
+            }
+            double listening = clock.Elapsed.TotalMilliseconds;
+
+            // A new client per start, as a user's browser or backend would be.
+            using var driver = new LoadDriver(new Uri($"http://127.0.0.1:{port}/api/chat"), 1);
+            double first = await ChatAsync(driver, $"cold-{i}-0", host, ct);
+            double firstReply = clock.Elapsed.TotalMilliseconds;
+            var warm = new List<double>();
+            for (int c = 1; c <= o.WarmChats; c++)
+            {
+                warm.Add(await ChatAsync(driver, $"cold-{i}-{c}", host, ct));
+            }
+            double warmMs = Median(warm.Skip(warm.Count / 2));
+
+            // Let this start's memory writes land, so the next start begins with an empty queue, as a measurement of
+            // the start alone (a backlog would compete with the first chat for the CPU).
+            await WaitForEmptyQueueAsync(queue, ct);
+
+            long stopping = Stopwatch.GetTimestamp();
+            await host.StopAsync(TimeSpan.FromSeconds(40));
+            var m = new Metrics
+            {
+                ["listeningMs"] = listening,
+                ["firstReplyMs"] = firstReply,
+                ["firstChatMs"] = first,
+                ["secondChatMs"] = warm[0],
+                ["warmChatMs"] = warmMs,
+                ["firstOverWarmMs"] = first - warmMs,
+                ["stopMs"] = Stopwatch.GetElapsedTime(stopping).TotalMilliseconds,
+            };
+            runs.Add(m);
+            progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  start {i}: listening {listening:0} ms, first reply {firstReply:0} ms, first chat {first:0.0} ms, second {warm[0]:0.0} ms, warm {warmMs:0.0} ms, stop {m["stopMs"]:0} ms"));
+        }
+        return runs;
+    }
+
+    private static async Task<double> ChatAsync(LoadDriver driver, string user, ChildProcess host, CancellationToken ct)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var (status, body) = await driver.SendOnceAsync(user, ct);
+        double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        return status == 200
+            ? ms
+            : throw new InvalidOperationException($"A chat answered HTTP {status}: {body}. The self host's last output:{Environment.NewLine}{host.Tail()}");
+    }
+
+    private static async Task WaitForEmptyQueueAsync(QueueClient queue, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while ((await queue.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount > 0 && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(50, ct);
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    public static List<Goal> Goals(Metrics median) =>
+    [
+        new($"listening ≤ {ListeningLimitMs} ms after the process starts (median)", "cold", median["listeningMs"], ListeningLimitMs,
+            median["listeningMs"] <= ListeningLimitMs, "ms"),
+        new($"first chat ≤ warm chat + {FirstOverWarmLimitMs} ms (median)", "cold", median["firstOverWarmMs"], FirstOverWarmLimitMs,
+            median["firstOverWarmMs"] <= FirstOverWarmLimitMs, "ms over warm"),
+    ];
+
+    public static string Table(BenchOptions o, string dll, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine();
+        sb.AppendLine($"SupportAgent cold start — {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+        sb.AppendLine($"{dll}; {runs.Count} starts; fakes at 0 ms; warm = median of chats {o.WarmChats / 2 + 1}-{o.WarmChats} after the first");
+        sb.AppendLine();
+        string header = string.Format(CultureInfo.InvariantCulture, "{0,-8} {1,10} {2,12} {3,11} {4,11} {5,9} {6,11} {7,8}",
+            "start", "listen ms", "1st reply ms", "1st chat ms", "2nd chat ms", "warm ms", "1st - warm", "stop ms");
+        sb.AppendLine(header);
+        sb.AppendLine(new string('-', header.Length));
+        for (int i = 0; i <= runs.Count; i++)
+        {
+            var m = i < runs.Count ? runs[i] : median;
+            sb.AppendLine(string.Format(CultureInfo.InvariantCulture, "{0,-8} {1,10:0} {2,12:0} {3,11:0.0} {4,11:0.0} {5,9:0.0} {6,11:0.0} {7,8:0}",
+                i < runs.Count ? (i + 1).ToString(CultureInfo.InvariantCulture) : "median", m["listeningMs"], m["firstReplyMs"], m["firstChatMs"],
+                m["secondChatMs"], m["warmChatMs"], m["firstOverWarmMs"], m["stopMs"]));
+        }
+        sb.AppendLine();
+        foreach (var g in goals)
+        {
+            sb.AppendLine(string.Format(CultureInfo.InvariantCulture, "{0}  {1}: {2:0.#} {3}", g.Pass ? "PASS" : "MISS", g.Name, g.Value, g.Unit));
+        }
+        sb.AppendLine();
+        sb.AppendLine("listen = process start to the port accepting connections; 1st reply = process start to the first chat's reply (sent");
+        sb.AppendLine("as soon as the port listens); stop = SIGTERM to exit.");
+        return sb.ToString();
+    }
+
+    public static string Json(string dll, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started) =>
+        "{\"benchmark\":\"supportagent-coldstart\"" +
+        $",\"date\":\"{started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}\"" +
+        $",\"cores\":{Environment.ProcessorCount},\"dotnet\":\"{Environment.Version}\"" +
+        $",\"selfHost\":{System.Text.Json.JsonSerializer.Serialize(dll)}" +
+        $",\"median\":{median.ToJson()},\"runs\":[{string.Join(",", runs.Select(r => r.ToJson()))}]" +
+        ",\"goals\":[" + string.Join(",", goals.Select(g => string.Create(CultureInfo.InvariantCulture,
+            $"{{\"goal\":{System.Text.Json.JsonSerializer.Serialize(g.Name, Report.Readable)},\"value\":{Math.Round(g.Value, 1)},\"limit\":{g.Limit},\"pass\":{(g.Pass ? "true" : "false")}}}"))) +
+        "]}";
+}
