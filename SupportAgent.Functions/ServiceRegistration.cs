@@ -12,6 +12,7 @@ using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.Local;
 using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Startup;
 using SupportAgent.Functions.Storage;
 
 namespace SupportAgent.Functions;
@@ -46,7 +47,7 @@ public static class ServiceRegistration
                 http.BaseAddress = o.BaseAddress;
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", o.ApiKey);
             })
-            .AddStandardResilienceHandler(ConfigureMem0Resilience)
+            .AddStandardResilienceHandler().Configure(ConfigureMem0Resilience)
             .SelectPipelineBy(_ => Mem0PipelineKey);
         services.AddHttpClient<Mem0ServerClient>((sp, http) =>
             {
@@ -57,7 +58,7 @@ public static class ServiceRegistration
                     http.DefaultRequestHeaders.Add("X-API-Key", o.ApiKey);
                 }
             })
-            .AddStandardResilienceHandler(ConfigureMem0Resilience)
+            .AddStandardResilienceHandler().Configure(ConfigureMem0Resilience)
             .SelectPipelineBy(_ => Mem0PipelineKey);
         services.AddSingleton<LocalMemoryStore>();
         services.AddTransient<IMemoryStore>(sp => sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api switch
@@ -90,6 +91,8 @@ public static class ServiceRegistration
         services.AddSingleton<SignedInUsers>();
         services.AddSingleton<BearerTokenValidator>();
         services.AddHttpClient(BearerTokenValidator.MetadataHttpClient, http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<ChatPathWarmup>();
+        services.AddSingleton<StartupWork>();
         return services;
     }
 
@@ -107,8 +110,21 @@ public static class ServiceRegistration
         request?.Method == HttpMethod.Post && request.RequestUri?.AbsolutePath is { } path
         && (path.EndsWith("/memories/add/", StringComparison.Ordinal) || path.EndsWith("/memories", StringComparison.Ordinal));
 
-    private static void ConfigureMem0Resilience(HttpStandardResilienceOptions o)
+    private static void ConfigureMem0Resilience(HttpStandardResilienceOptions o, IServiceProvider services)
     {
+        // Polly's own log lines carry a stack trace per attempt (host.json turns them off); these are one line each.
+        var log = services.GetRequiredService<ILoggerFactory>().CreateLogger(Mem0ResilienceLog.Category);
+        o.Retry.OnRetry = args =>
+        {
+            Mem0ResilienceLog.Retrying(log, args.Context.GetRequestMessage(), args.AttemptNumber + 1, args.Outcome, args.RetryDelay);
+            return default;
+        };
+        o.CircuitBreaker.OnOpened = args =>
+        {
+            Mem0ResilienceLog.CircuitOpened(log, args.Context.GetRequestMessage(), args.BreakDuration, args.Outcome);
+            return default;
+        };
+
         o.Retry.MaxRetryAttempts = 2;
         o.Retry.Delay = TimeSpan.FromMilliseconds(200);
         o.Retry.MaxDelay = TimeSpan.FromSeconds(5);

@@ -1,5 +1,8 @@
+using System.Text;
 using Azure.Storage.Queues;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.WebJobs;
+using Microsoft.Azure.WebJobs.Host.Queues;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 using SupportAgent.Functions;
@@ -8,6 +11,8 @@ using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.Local;
 using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Startup;
+using SupportAgent.Functions.Storage;
 
 namespace SupportAgent.SelfHost;
 
@@ -40,17 +45,22 @@ public static class SelfHostApp
 {
     public const int DefaultPort = 7071;
 
+    /// <summary>
+    /// Runs the self host; with <c>--check</c>, only checks the settings and prints what scripts/run.sh needs to know
+    /// (<c>port=</c>, <c>storage=emulator|account</c> and the emulator's ports). Exit code 2: something to fix first,
+    /// said in one line per problem, never a stack trace.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        bool checkOnly = args.Contains(CheckArgument);
         WebApplication app;
         try
         {
-            app = Build(args, new SelfHostOptions());
+            app = Build([.. args.Where(a => a != CheckArgument)], new SelfHostOptions());
         }
         catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException)
         {
-            await Console.Error.WriteLineAsync($"SupportAgent cannot start: {ex.Message}");
-            return 2;
+            return await CannotStartAsync(ex.Message);
         }
 
         var problems = SettingsCheck.FindProblems(app.Services);
@@ -64,8 +74,86 @@ public static class SelfHostApp
             return 2;
         }
 
-        await app.RunAsync();
+        int port = app.Services.GetRequiredService<SelfHostEndpoint>().Port;
+        if (checkOnly)
+        {
+            await Console.Out.WriteAsync(CheckReport(app.Services, port));
+            return 0;
+        }
+        if (port != 0 && !IsFree(port))
+        {
+            return await CannotStartAsync(PortInUse(port));
+        }
+
+        try
+        {
+            // Nothing is in flight yet: Ctrl-C or SIGTERM here simply ends the process.
+            await PrepareAsync(app, CancellationToken.None);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            return await CannotStartAsync(ex.Message);
+        }
+
+        try
+        {
+            await app.RunAsync();
+        }
+        catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            return await CannotStartAsync(PortInUse(port)); // taken between the check above and the bind
+        }
         return 0;
+    }
+
+    /// <summary>
+    /// Before serving: the memory-writes queue, its poison queue and payload container exist, and the chat path is
+    /// warmed up. Throws <see cref="StorageUnavailableException"/> when the storage account cannot be used.
+    /// </summary>
+    public static Task PrepareAsync(WebApplication app, CancellationToken cancellationToken) =>
+        app.Services.GetRequiredService<StartupWork>().PrepareAsync(cancellationToken);
+
+    private const string CheckArgument = "--check";
+
+    private static async Task<int> CannotStartAsync(string problem)
+    {
+        await Console.Error.WriteLineAsync($"SupportAgent cannot start: {problem}");
+        return 2;
+    }
+
+    private static string PortInUse(int port) =>
+        $"port {port} on 127.0.0.1 is already in use (is SupportAgent already running?). Set {SettingNames.SelfHostPort} to another port, e.g. {SettingNames.SelfHostPort}={(port == 65535 ? 7072 : port + 1)}.";
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string CheckReport(IServiceProvider services, int port)
+    {
+        var (queue, blob, table) = services.GetRequiredService<StorageClients>().Endpoints();
+        var report = new StringBuilder().Append("port=").Append(port).Append('\n');
+        if (queue.IsLoopback && blob.IsLoopback && table is { IsLoopback: true })
+        {
+            report.Append("storage=emulator\n")
+                  .Append("blob-port=").Append(blob.Port).Append('\n')
+                  .Append("queue-port=").Append(queue.Port).Append('\n')
+                  .Append("table-port=").Append(table.Port).Append('\n');
+        }
+        else
+        {
+            report.Append("storage=account\n");
+        }
+        return report.ToString();
     }
 
     public static WebApplication Build(string[] args, SelfHostOptions options)
@@ -91,8 +179,13 @@ public static class SelfHostApp
 
         var hostJson = HostJson.Load(options.HostJsonPath, builder.Configuration);
         builder.Logging.AddConfiguration(hostJson.Logging);
+        // The banner below says where it listens and what it uses; the hosts' own start-up lines would only repeat it.
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Logging.AddFilter("Host.Startup", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Azure.WebJobs.Hosting.JobHostService", LogLevel.Warning);
         int port = builder.Configuration.GetValue<int?>(SettingNames.SelfHostPort) ?? local.LocalHttpPort ?? DefaultPort;
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Services.AddSingleton(new SelfHostEndpoint(port));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         string[] origins = (builder.Configuration[SettingNames.CorsAllowedOrigins] ?? local.Cors ?? "")
@@ -118,6 +211,9 @@ public static class SelfHostApp
 
         builder.Services.AddSupportAgent(builder.Configuration);
         builder.Services.AddMvcCore(); // executes the functions' IActionResult results, as the Functions ASP.NET Core integration does
+        // Every error is problem+json, also the ones routing answers itself: 404 for an unknown route, 405 for a method.
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => DescribeRoutingProblem(c.ProblemDetails, c.HttpContext));
+        WarmingServer.Register(builder.Services, $"/{hostJson.RoutePrefix}/chat");
         builder.Services.AddTransient<MemoryWriterFunction>();
         builder.Services.AddTransient<MemoryWriterJob>();
 
@@ -128,10 +224,12 @@ public static class SelfHostApp
 
         options.Customize?.Invoke(builder);
         var app = builder.Build();
+        app.UseStatusCodePages();
         app.UseCors();
         app.UseDefaultFiles(); // the chat page at /
         app.UseStaticFiles();
         var routes = app.MapHttpFunctions(typeof(ChatFunction).Assembly, hostJson.RoutePrefix);
+        app.Services.GetRequiredService<SelfHostEndpoint>().Routes = routes;
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {
@@ -143,9 +241,12 @@ public static class SelfHostApp
             var model = app.Services.GetRequiredService<IOptions<ModelOptions>>().Value;
             var mem0 = app.Services.GetRequiredService<IOptions<Mem0Options>>().Value;
             var memory = app.Services.GetRequiredService<IOptions<MemoryOptions>>().Value;
-            log.LogInformation("SupportAgent self host on {Urls}: {Routes}; model {Provider} {Model}; Mem0 {Mem0Api} at {Mem0Url}; queue {Queue}; settings file {SettingsFile}; CORS origins {Origins}",
-                string.Join(", ", app.Urls), string.Join("; ", routes), model.Provider, model.Provider == ModelProvider.AzureOpenAi ? model.AzureDeployment : model.ModelName,
-                mem0.Api, mem0.BaseAddress, memory.QueueName, local.Path ?? "(none)", origins.Length == 0 ? "(none)" : string.Join(",", origins));
+            log.LogInformation(
+                "SupportAgent on {Urls}: {Routes}" + Environment.NewLine + "model: {Model}; memory: {Memory}; storage: {Storage}, queue {Queue}" +
+                Environment.NewLine + "settings file: {SettingsFile}; CORS origins: {Origins}. Ctrl-C stops it.",
+                string.Join(", ", app.Urls), string.Join("; ", routes), SelfHostBanner.Model(model), SelfHostBanner.Memory(mem0),
+                SelfHostBanner.Storage(app.Services.GetRequiredService<StorageClients>()), memory.QueueName,
+                local.Path ?? "(none)", origins.Length == 0 ? "(none)" : string.Join(",", origins));
         });
         return app;
     }
@@ -176,9 +277,29 @@ public static class SelfHostApp
         return notices;
     }
 
+    private static void DescribeRoutingProblem(ProblemDetails problem, HttpContext context)
+    {
+        var request = context.Request;
+        if (problem.Status == StatusCodes.Status404NotFound)
+        {
+            var routes = context.RequestServices.GetRequiredService<SelfHostEndpoint>().Routes;
+            problem.Detail = $"Nothing is served at {request.Method} {request.Path}. The routes are: {string.Join("; ", routes)}.";
+        }
+        else if (problem.Status == StatusCodes.Status405MethodNotAllowed)
+        {
+            problem.Detail = $"{request.Path} does not accept {request.Method}; use {context.Response.Headers.Allow}.";
+        }
+    }
+
     /// <summary>The WebJobs SDK queue listener with host.json's queue settings, exactly what the Functions host configures.</summary>
     private static void AddQueueListener(WebApplicationBuilder builder, QueueTriggerSettings settings)
     {
+        // The listener logs every failed try twice, with its stack trace (Function.MemoryWriter and Host.Results), and
+        // the move to the poison queue as a warning: the writer logs each try in one line, PoisonLog the last once.
+        builder.Logging.AddFilter("Function.MemoryWriter", LogLevel.None);
+        builder.Logging.AddFilter("Host.Results", LogLevel.None);
+        builder.Logging.AddFilter("Microsoft.Azure.WebJobs.Host.Queues.QueueProcessor", LogLevel.Error);
+        builder.Services.AddSingleton<IQueueProcessorFactory, PoisonLog>();
         builder.Host.ConfigureWebJobs(webJobs => webJobs.AddAzureStorageQueues(q =>
         {
             q.BatchSize = settings.BatchSize;
@@ -192,6 +313,14 @@ public static class SelfHostApp
         }));
         builder.Services.AddSingleton<Microsoft.Azure.WebJobs.ITypeLocator>(new ExplicitTypeLocator(typeof(MemoryWriterJob)));
     }
+}
+
+/// <summary>Where the self host listens (0: any free port) and the routes it serves, for messages and checks.</summary>
+internal sealed class SelfHostEndpoint(int port)
+{
+    public int Port { get; } = port;
+
+    public IReadOnlyList<string> Routes { get; set; } = [];
 }
 
 /// <summary>Limits WebJobs function discovery to the queue-triggered adapters of this host.</summary>

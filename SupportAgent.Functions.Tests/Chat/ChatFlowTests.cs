@@ -180,6 +180,7 @@ public sealed class ChatFlowTests
         {
             LocalMemory = true,
             Settings = new Dictionary<string, string?> { ["AzureWebJobsStorage"] = UnreachableStorage() },
+            StorageReachableAtStart = false,
         });
 
         using var response = await app.PostChatAsync("user-001", ("user", "Any updates?"));
@@ -190,7 +191,7 @@ public sealed class ChatFlowTests
         Assert.False(body.GetProperty("memorySaved").GetBoolean());
     }
 
-    // Ports nothing listens on: storage that refuses every connection.
+    // Ports nothing listens on: storage that refuses every connection (as if it went down after the start).
     private static string UnreachableStorage() =>
         Loopback.AzuriteConnectionString(Loopback.FreePort(), Loopback.FreePort(), Loopback.FreePort());
 
@@ -204,6 +205,11 @@ public sealed class ChatFlowTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("unavailable", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("memory").GetString());
+        // One log line per attempt (1 + 2 quick retries), then the outcome once; no stack trace.
+        Assert.Equal(3, app.Mem0.RequestCount(Mem0Operation.Search));
+        Assert.Equal(2, app.Logs.Lines.Count(l => l.Contains("Mem0 search attempt") && l.Contains("(HTTP 500)")));
+        Assert.Single(app.Logs.Lines, l => l.Contains("Memory search for") && l.Contains("failed"));
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("   at ") || l.Contains("Polly"));
     }
 
     [Fact]
@@ -303,6 +309,7 @@ public sealed class ChatFlowTests
         {
             // Storage that refuses connections: the reply must not depend on it.
             Settings = new Dictionary<string, string?> { ["AzureWebJobsStorage"] = UnreachableStorage() },
+            StorageReachableAtStart = false,
         });
 
         using var response = await app.PostChatAsync("user-001", ("user", "Hello"));

@@ -105,13 +105,77 @@ public sealed class ChatValidationTests(ChatValidationTests.Service fixture) : I
         await AssertNothingHappened();
     }
 
+    [Theory]
+    [InlineData("text/plain")] // what fetch() sends for a string body without headers; also a way around CORS preflight
+    [InlineData("application/x-www-form-urlencoded")] // what curl -d sends without -H
+    [InlineData("application/xml")]
+    [InlineData("multipart/form-data; boundary=x")]
+    public async Task A_body_that_is_not_JSON_gets_415_naming_the_content_type(string contentType)
+    {
+        using var response = await fixture.App.Client.PostAsync("/api/chat", Content(Body("\"u1\"", OneUserMessage), contentType));
+
+        await AssertProblem(response, HttpStatusCode.UnsupportedMediaType, "Content-Type", contentType);
+        Assert.Contains("application/json", await response.Content.ReadAsStringAsync());
+        await AssertNothingHappened();
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/vnd.api+json")]
+    [InlineData(null)]
+    public async Task A_JSON_body_is_read_whatever_its_JSON_content_type_or_none(string? contentType)
+    {
+        // An invalid body on purpose: 400 shows the body was read as JSON without reaching the model.
+        using var response = await fixture.App.Client.PostAsync("/api/chat", Content(Body("\"*\"", OneUserMessage), contentType));
+
+        await AssertProblem(response, HttpStatusCode.BadRequest, "userId", contentType ?? "no content type");
+    }
+
     [Fact]
-    public async Task Get_is_not_a_chat()
+    public async Task Get_is_not_a_chat_it_gets_405_problem_json_naming_the_method_to_use()
     {
         using var response = await fixture.App.Client.GetAsync("/api/chat");
 
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        var problem = await AssertRoutingProblem(response, HttpStatusCode.MethodNotAllowed);
+        Assert.Equal(["POST"], response.Content.Headers.Allow);
+        Assert.Contains("POST", problem.GetProperty("detail").GetString());
         await AssertNothingHappened();
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/nothing-here")]
+    [InlineData("POST", "/api/chats")]
+    [InlineData("POST", "/api/chat/extra")]
+    [InlineData("DELETE", "/api")]
+    public async Task An_unknown_route_under_api_gets_404_problem_json_listing_the_routes(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "GET" ? null : Content("{}", "application/json") };
+        using var response = await fixture.App.Client.SendAsync(request);
+
+        var problem = await AssertRoutingProblem(response, HttpStatusCode.NotFound);
+        Assert.Contains("POST /api/chat", problem.GetProperty("detail").GetString());
+        await AssertNothingHappened();
+    }
+
+    private static HttpContent Content(string body, string? contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        if (contentType is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+        return content;
+    }
+
+    private static async Task<JsonElement> AssertRoutingProblem(HttpResponseMessage response, HttpStatusCode status)
+    {
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(text);
+        Assert.Equal((int)status, problem.RootElement.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(problem.RootElement.GetProperty("title").GetString()));
+        return problem.RootElement.Clone();
     }
 
     private async Task AssertNothingHappened()

@@ -100,6 +100,23 @@ public sealed class SelfHostHttpTests
     }
 
     [Fact]
+    public async Task The_start_banner_names_the_model_and_its_host_the_memory_store_and_the_storage_but_no_key()
+    {
+        await using var app = await TestService.StartAsync();
+
+        string banner = await Eventually.WaitFor(() => Task.FromResult(app.Logs.Lines.FirstOrDefault(l => l.Contains("SupportAgent on http://127.0.0.1:"))),
+            l => l is not null, TimeSpan.FromSeconds(10), "the start banner") ?? "";
+
+        Assert.Contains($"model: gpt-4o-mini at {new Uri(app.Model.OpenAiBaseUrl).Authority}", banner);
+        Assert.Contains($"memory: Mem0 Platform at {new Uri(app.Mem0.BaseUrl).Authority}", banner);
+        Assert.Contains("storage: local emulator (Azurite)", banner);
+        Assert.Contains("POST /api/chat", banner);
+        Assert.DoesNotContain(TestService.OpenAiKey, banner);
+        Assert.DoesNotContain(TestService.Mem0Key, banner);
+        Assert.DoesNotContain("AccountKey", banner);
+    }
+
+    [Fact]
     public async Task Only_the_function_routes_exist()
     {
         await using var app = await TestService.StartAsync();

@@ -38,6 +38,29 @@ public sealed class SelfHostQueueTests(Xunit.Abstractions.ITestOutputHelper outp
         var message = TestService.ParseQueued(Encoding.UTF8.GetString(Convert.FromBase64String(peeked.Body.ToString())));
         Assert.Equal(exchangeId, message.Id);
         Assert.Equal("Hi, my order #1234 hasn't arrived.", message.Messages![0].Content);
+
+        // The log: one line per try, one error when the tries are used up, no stack trace anywhere.
+        await Eventually.WaitFor(() => app.Logs.Lines.Any(l => l.Contains("PoisonLog") && l.Contains(exchangeId)), TimeSpan.FromSeconds(30), "the poison log line");
+        var lines = app.Logs.Lines.Where(l => l.Contains(exchangeId)).ToList();
+        Assert.Equal(3, lines.Count(l => l.Contains("MemoryWriter") && l.Contains("HTTP 400")));
+        Assert.StartsWith("Error", Assert.Single(lines, l => l.Contains("PoisonLog") && l.Contains("failed 3 times") && l.Contains(app.QueueName + "-poison")));
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("   at "));
+    }
+
+    [Fact]
+    public async Task The_queue_its_poison_queue_and_the_payload_container_exist_from_the_start_so_no_missing_queue_is_ever_polled()
+    {
+        await using var app = await TestService.StartAsync(ListenerWith());
+
+        Assert.True(await app.RawQueue.ExistsAsync());
+        Assert.True(await app.RawPoisonQueue.ExistsAsync());
+        Assert.True(await new Azure.Storage.Blobs.BlobContainerClient(Azurite.Instance.ConnectionString, app.QueueName + "-payloads").ExistsAsync());
+
+        // Once a chat has gone through the listener, it has polled the queue more than once.
+        using var response = await app.PostChatAsync("user-001", ("user", "My order #1234 is late"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await app.Mem0.WaitForAddsAsync(1, TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("QueueNotFound") || l.Contains("does not exist"));
     }
 
     [Fact]

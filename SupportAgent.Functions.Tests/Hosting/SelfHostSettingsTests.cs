@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using SupportAgent.Functions.Tests.Support;
 using SupportAgent.SelfHost;
@@ -69,28 +68,12 @@ public sealed class SelfHostSettingsTests : IDisposable
     [Fact]
     public async Task Without_a_model_the_self_host_stops_at_once_naming_the_settings_without_a_stack_trace()
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "SupportAgent.SelfHost.dll")])
-        {
-            WorkingDirectory = _dir.FullName, // no local.settings.json here
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var name in new[] { "OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_API_KEY" })
-        {
-            start.Environment.Remove(name);
-        }
-        start.Environment["PORT"] = SupportAgent.Fakes.Loopback.FreePort().ToString();
+        // No local.settings.json in this folder, and no model setting in the environment.
+        var exit = await SelfHostProcess.RunAsync(_dir.FullName, new Dictionary<string, string> { ["PORT"] = SupportAgent.Fakes.Loopback.FreePort().ToString() });
 
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-
-        Assert.Equal(2, process.ExitCode);
-        string errors = await stderr;
-        Assert.Contains("OPENAI_API_KEY", errors);
-        Assert.Contains("AZURE_OPENAI_ENDPOINT", errors);
-        Assert.DoesNotContain("   at ", errors + await stdout);
+        Assert.Equal(2, exit.Code);
+        Assert.Contains("OPENAI_API_KEY", exit.Stderr);
+        Assert.Contains("AZURE_OPENAI_ENDPOINT", exit.Stderr);
+        Assert.DoesNotContain("   at ", exit.Stderr + exit.Stdout);
     }
 }

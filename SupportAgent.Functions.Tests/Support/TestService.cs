@@ -34,6 +34,12 @@ public sealed record TestServiceOptions
     public bool AzureModel { get; init; }
 
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>
+    /// Off for storage that fails only after the start (a start against unreachable storage refuses to run): the
+    /// start-up creation of the queues is skipped, the rest of the start is the same.
+    /// </summary>
+    public bool StorageReachableAtStart { get; init; } = true;
 }
 
 /// <summary>
@@ -150,6 +156,14 @@ public sealed class TestService : IAsyncDisposable
         });
         var problems = SettingsCheck.FindProblems(app.Services);
         Assert.True(problems.Count == 0, "Test settings are incomplete: " + string.Join("; ", problems));
+        if (_options.StorageReachableAtStart)
+        {
+            await SelfHostApp.PrepareAsync(app, CancellationToken.None); // as a real start: queues created, chat path warmed up
+        }
+        else
+        {
+            await app.Services.GetRequiredService<Functions.Startup.ChatPathWarmup>().RunAsync(CancellationToken.None);
+        }
         await app.StartAsync();
         _app = app;
         string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -7,10 +7,14 @@ namespace SupportAgent.Functions.Chat;
 /// <summary>RFC 9457 problem responses (application/problem+json) for everything /api/chat refuses or cannot do.</summary>
 public static class ChatProblems
 {
-    public static ObjectResult Input(ChatInputProblem problem) => problem.Status == StatusCodes.Status413PayloadTooLarge
-        ? ProblemResult.InvalidField(problem.Field, problem.Detail, problem.Status, "The request body is too large.",
-            "https://www.rfc-editor.org/rfc/rfc9110#name-413-content-too-large")
-        : ProblemResult.InvalidField(problem.Field, problem.Detail);
+    public static ObjectResult Input(ChatInputProblem problem) => problem.Status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => ProblemResult.InvalidField(problem.Field, problem.Detail, problem.Status,
+            "The request body is too large.", "https://www.rfc-editor.org/rfc/rfc9110#name-413-content-too-large"),
+        StatusCodes.Status415UnsupportedMediaType => ProblemResult.InvalidField(problem.Field, problem.Detail, problem.Status,
+            "The request body must be JSON.", "https://www.rfc-editor.org/rfc/rfc9110#name-415-unsupported-media-type"),
+        _ => ProblemResult.InvalidField(problem.Field, problem.Detail),
+    };
 
     public static ObjectResult Model(ModelException ex, HttpResponse response)
     {

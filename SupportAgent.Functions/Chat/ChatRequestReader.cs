@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
 using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Memory;
@@ -32,6 +33,11 @@ public static class ChatRequestReader
     /// </summary>
     public static async Task<(ChatRequest? Request, ChatInputProblem? Problem)> ReadAsync(HttpRequest request, string? signedInUserId, CancellationToken cancellationToken)
     {
+        if (!IsJson(request.ContentType))
+        {
+            return (null, new ChatInputProblem(StatusCodes.Status415UnsupportedMediaType, "Content-Type",
+                $"The request body must be JSON, sent with Content-Type: application/json (this request says {Shorten(request.ContentType!)})."));
+        }
         if (request.ContentLength > MaxBodyBytes)
         {
             return (null, TooLarge());
@@ -241,6 +247,26 @@ public static class ChatRequestReader
         }
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
+
+    /// <summary>
+    /// JSON, or no Content-Type at all. Anything else is refused: a form post (curl -d without -H) is a mistake worth
+    /// naming, and text/plain is how a page on another site could post here without the browser asking CORS first.
+    /// </summary>
+    private static bool IsJson(string? contentType)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            return true;
+        }
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var parsed) || parsed.MediaType.Value is not { } mediaType)
+        {
+            return false;
+        }
+        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string Shorten(string value) => value.Length <= 100 ? value : value[..100] + "…";
 
     private static ChatInputProblem Invalid(string field, string detail) => new(StatusCodes.Status400BadRequest, field, detail);
 

@@ -54,7 +54,8 @@ public sealed partial class MemoryRecall(IMemoryStore store, IOptions<MemoryOpti
                 LogTimedOut(logger, UserRef.For(userId), _options.SearchTimeoutMs);
                 return RecalledMemories.None(MemoryStatus.TimedOut);
             }
-            LogUnavailable(logger, UserRef.For(userId), (ex as Mem0Exception)?.StatusCode is { } s ? (int)s : 0, ex.GetType().Name);
+            LogUnavailable(logger, UserRef.For(userId), (ex as Mem0Exception)?.StatusCode is { } s ? (int)s : 0,
+                ex.InnerException is HttpRequestException h ? h.HttpRequestError.ToString() : ex.GetType().Name);
             return RecalledMemories.None(MemoryStatus.Unavailable);
         }
     }

@@ -16,17 +16,45 @@ namespace SupportAgent.Functions.Memory;
 public sealed class MemoryWriteQueue
 {
     private readonly QueueClient _queue;
+    private readonly QueueClient _poison;
     private readonly BlobContainerClient _payloads;
+    private readonly string _storageSetting;
     private volatile bool _queueExists;
     private volatile bool _containerExists;
 
     public MemoryWriteQueue(StorageClients storage, IOptions<MemoryOptions> options)
     {
-        _queue = storage.CreateQueueServiceClient().GetQueueClient(options.Value.QueueName);
+        var queues = storage.CreateQueueServiceClient();
+        _queue = queues.GetQueueClient(options.Value.QueueName);
+        _poison = queues.GetQueueClient(options.Value.PoisonQueueName);
         _payloads = storage.CreateBlobServiceClient().GetBlobContainerClient(options.Value.PayloadContainerName);
+        _storageSetting = storage.SettingName;
     }
 
     public string QueueName => _queue.Name;
+
+    /// <summary>
+    /// Creates the queue, its poison queue and the payload container if they are missing. Called at start-up, so the
+    /// queue listener never polls a queue that does not exist (a 404 warning every few seconds) and a storage account
+    /// that cannot be reached is reported before the first request, naming the setting to fix.
+    /// </summary>
+    /// <exception cref="StorageUnavailableException">The storage account cannot be reached or refuses the credentials.</exception>
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(
+                _queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+                _poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+                _payloads.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw StorageUnavailableException.From(ex, _queue.Uri, _storageSetting);
+        }
+        _queueExists = true;
+        _containerExists = true;
+    }
 
     /// <summary>Enqueues one exchange; returns the message as sent (inline, or pointing at its payload blob).</summary>
     public async Task<MemoryWriteMessage> EnqueueAsync(MemoryWriteMessage message, CancellationToken cancellationToken)

@@ -59,14 +59,25 @@ public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue qu
         }
         catch (Mem0Exception ex)
         {
+            // One line per try, no stack trace: the queue retries, and the poison queue keeps what never succeeds.
             if (ex.IsTransient)
             {
-                LogTransient(logger, message.Id, userRef, ex.StatusCode is { } s ? (int)s : 0, ex.RetryAfter?.TotalSeconds ?? 0);
+                LogTransient(logger, message.Id, userRef, ex.StatusCode is { } s ? (int)s : 0, ex.InnerException is HttpRequestException h ? h.HttpRequestError.ToString() : ex.InnerException?.GetType().Name ?? "-", ex.RetryAfter?.TotalSeconds ?? 0);
             }
             else
             {
                 LogRefused(logger, message.Id, userRef, ex.StatusCode is { } s ? (int)s : 0);
             }
+            throw;
+        }
+        catch (RequestFailedException ex)
+        {
+            LogStorageFailed(logger, message.Id, userRef, ex.Status, ex.ErrorCode ?? "-");
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogUnexpected(logger, ex, message.Id, userRef);
             throw;
         }
 
@@ -109,8 +120,14 @@ public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue qu
     [LoggerMessage(Level = LogLevel.Information, Message = "Exchange {ExchangeId} of {UserRef} written to memory ({TurnCount} turns)")]
     private static partial void LogWritten(ILogger logger, string exchangeId, string userRef, int turnCount);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: Mem0 failed transiently (HTTP {Status}, retry after {RetryAfterSeconds} s); the queue will retry it")]
-    private static partial void LogTransient(ILogger logger, string exchangeId, string userRef, int status, double retryAfterSeconds);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: Mem0 failed transiently (HTTP {Status}, {Error}, retry after {RetryAfterSeconds} s); the queue will retry it")]
+    private static partial void LogTransient(ILogger logger, string exchangeId, string userRef, int status, string error, double retryAfterSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: storage failed (HTTP {Status} {ErrorCode}); the queue will retry it")]
+    private static partial void LogStorageFailed(ILogger logger, string exchangeId, string userRef, int status, string errorCode);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef}: the memory write failed unexpectedly; the queue will retry it")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, string exchangeId, string userRef);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef}: Mem0 refused the write (HTTP {Status}); it will end in the poison queue if retries keep failing")]
     private static partial void LogRefused(ILogger logger, string exchangeId, string userRef, int status);

@@ -16,6 +16,19 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
         ManagedIdentityClientId = string.IsNullOrWhiteSpace(options.Value.ClientId) ? null : options.Value.ClientId,
     }));
 
+    /// <summary>The setting the account comes from, for messages that tell the user what to fix.</summary>
+    public string SettingName => options.Value.UsesConnectionString ? Configuration.SettingNames.Storage
+        : string.IsNullOrWhiteSpace(options.Value.AccountName) ? Configuration.SettingNames.StorageQueueServiceUri
+        : Configuration.SettingNames.StorageAccountName;
+
+    /// <summary>The account's queue, blob and table endpoints (table: null when the identity-based settings give none).</summary>
+    public (Uri Queue, Uri Blob, Uri? Table) Endpoints()
+    {
+        var o = options.Value;
+        var table = o.UsesConnectionString ? CreateTableServiceClient().Uri : o.TableEndpoint;
+        return (CreateQueueServiceClient().Uri, CreateBlobServiceClient().Uri, table);
+    }
+
     public QueueServiceClient CreateQueueServiceClient()
     {
         var o = options.Value;

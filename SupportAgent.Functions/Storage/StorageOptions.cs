@@ -52,11 +52,30 @@ public sealed class StorageOptions
 
 internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 {
+    /// <summary>Parsed the way the queue trigger and the app's clients parse it; the value itself is never echoed (it holds a key).</summary>
+    private static bool IsConnectionString(string value)
+    {
+        try
+        {
+            _ = new Azure.Storage.Queues.QueueServiceClient(value);
+            _ = new Azure.Storage.Blobs.BlobServiceClient(value);
+            return true;
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException or UriFormatException)
+        {
+            return false;
+        }
+    }
+
     public ValidateOptionsResult Validate(string? name, StorageOptions o)
     {
         if (o.UsesConnectionString)
         {
-            return ValidateOptionsResult.Success;
+            return IsConnectionString(o.ConnectionString!)
+                ? ValidateOptionsResult.Success
+                : ValidateOptionsResult.Fail(
+                    $"{SettingNames.Storage} is not a storage connection string. Use UseDevelopmentStorage=true for Azurite, or the account's " +
+                    "connection string (DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;EndpointSuffix=core.windows.net).");
         }
         if (string.IsNullOrWhiteSpace(o.AccountName) && string.IsNullOrWhiteSpace(o.QueueServiceUri))
         {

@@ -1,0 +1,119 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Mvc.Infrastructure;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using SupportAgent.Functions.Chat;
+using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Memory.Mem0;
+
+namespace SupportAgent.Functions.Startup;
+
+/// <summary>
+/// Runs the chat path's own code once at start-up against canned answers inside the process, so the first user does
+/// not wait while it is loaded and compiled (the first chat after a start took 300-600 ms longer than the next ones:
+/// scripts/bench.sh --cold-start). Nothing leaves the process: no model call, no memory search, nothing queued.
+/// </summary>
+public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<ChatPathWarmup> logger)
+{
+    private static readonly byte[] SampleRequest =
+        """{"userId":"supportagent-warm-up","messages":[{"role":"user","content":"Hi, my order has not arrived."}]}"""u8.ToArray();
+
+    private const string SampleMemories =
+        """{"results":[{"id":"00000000-0000-0000-0000-000000000000","memory":"Order has not arrived","score":0.5,"created_at":"2026-01-01T00:00:00Z"}]}""";
+
+    private const string SampleCompletion =
+        """{"id":"warm-up","object":"chat.completion","created":1767225600,"model":"warm-up","choices":[{"index":0,"message":{"role":"assistant","content":"Let me check."},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}""";
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var scope = services.CreateScope();
+            var sp = scope.ServiceProvider;
+            _ = sp.GetRequiredService<ChatService>(); // the real clients, built as the first request would build them
+
+            var (request, _) = ChatRequestReader.Parse(SampleRequest);
+            var memories = CannedStore(sp) is { } store
+                ? await new MemoryRecall(store, sp.GetRequiredService<IOptions<MemoryOptions>>(), TimeProvider.System, NullLogger<MemoryRecall>.Instance)
+                    .RecallAsync(request!.UserId, request.LastUserMessage, cancellationToken)
+                : new RecalledMemories(["Order has not arrived"], MemoryStatus.Ok);
+
+            using var modelHttp = new HttpClient(new CannedResponse(SampleCompletion));
+            var model = new ChatModel(ChatModel.CreateClient(CannedModelOptions(sp.GetRequiredService<IOptions<ModelOptions>>().Value), modelHttp));
+            string reply = await model.CompleteAsync(sp.GetRequiredService<SystemPrompt>().Build(memories), request!.Messages, cancellationToken);
+
+            _ = new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, "warm-up", request.UserId, DateTimeOffset.UtcNow, request.Messages).ToUtf8Json();
+            await WriteAsync(sp, new OkObjectResult(new ChatResponse(reply, memories.Facts.Count, ChatService.StatusName(memories.Status), true, "warm-up")));
+            await WriteAsync(sp, ChatProblems.Input(new ChatInputProblem(StatusCodes.Status400BadRequest, "userId", "warm-up")));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Only the first request's speed is at stake.
+            LogFailed(logger, ex.GetType().Name);
+        }
+    }
+
+    /// <summary>The configured Mem0 API's client over a canned answer; null for a store that is not Mem0.</summary>
+    private static Mem0HttpClient? CannedStore(IServiceProvider sp)
+    {
+        var api = sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api;
+        var http = new HttpClient(new CannedResponse(SampleMemories)) { BaseAddress = new Uri("http://warm-up.invalid/") };
+        return api switch
+        {
+            Mem0Api.Platform => new Mem0PlatformClient(http),
+            Mem0Api.Server => new Mem0ServerClient(http),
+            _ => null,
+        };
+    }
+
+    /// <summary>The configured provider and model with a key of its own, so no credential is ever looked up for the warm-up.</summary>
+    private static ModelOptions CannedModelOptions(ModelOptions o) => new()
+    {
+        OpenAiApiKey = "warm-up",
+        Model = o.Model,
+        OpenAiBaseUrl = o.OpenAiBaseUrl,
+        TimeoutSeconds = o.TimeoutSeconds,
+        AzureEndpoint = o.AzureEndpoint,
+        AzureDeployment = o.AzureDeployment,
+        AzureApiKey = "warm-up",
+    };
+
+    /// <summary>Writes a result the way the hosts do, when the host has MVC's result executors (both hosts do).</summary>
+    private static Task WriteAsync(IServiceProvider sp, ObjectResult result)
+    {
+        if (sp.GetService<IActionResultExecutor<ObjectResult>>() is null)
+        {
+            return Task.CompletedTask;
+        }
+        var context = new DefaultHttpContext { RequestServices = sp };
+        context.Response.Body = Stream.Null;
+        return result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Chat path warm-up did not complete ({Error}); the first request will be slower")]
+    private static partial void LogFailed(ILogger logger, string error);
+
+    /// <summary>Answers every request with the same JSON, without any I/O.</summary>
+    private sealed class CannedResponse(string json) : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Content is not null)
+            {
+                await request.Content.LoadIntoBufferAsync(cancellationToken); // serialises the request, as a send would
+            }
+            return new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new StringContent(json, Encoding.UTF8, "application/json"),
+                RequestMessage = request,
+            };
+        }
+    }
+}
