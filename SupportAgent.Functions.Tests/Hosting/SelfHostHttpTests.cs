@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using SupportAgent.Fakes;
 using SupportAgent.Functions.Tests.Support;
 
 namespace SupportAgent.Functions.Tests.Hosting;
@@ -114,6 +115,26 @@ public sealed class SelfHostHttpTests
         Assert.DoesNotContain(TestService.OpenAiKey, banner);
         Assert.DoesNotContain(TestService.Mem0Key, banner);
         Assert.DoesNotContain("AccountKey", banner);
+    }
+
+    [Theory]
+    [InlineData("platform")]
+    [InlineData("server")]
+    [InlineData("local")]
+    [InlineData("azure")]
+    public async Task The_start_up_warm_up_runs_the_chat_path_without_calling_the_model_or_memory(string setup)
+    {
+        await using var app = await TestService.StartAsync(new TestServiceOptions
+        {
+            Mem0Flavor = setup == "server" ? Mem0Flavor.Server : Mem0Flavor.Platform,
+            LocalMemory = setup == "local",
+            AzureModel = setup == "azure",
+        });
+
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("warm-up did not complete"));
+        Assert.Equal(0, app.Model.RequestCount);
+        Assert.Empty(app.Mem0.Requests.ToList());
+        Assert.Empty(await app.PeekQueuedAsync());
     }
 
     [Fact]

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.AI;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.Mem0;
@@ -31,6 +32,11 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
     private const string SampleCompletion =
         """{"id":"warm-up","object":"chat.completion","created":1767225600,"model":"warm-up","choices":[{"index":0,"message":{"role":"assistant","content":"Let me check."},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}""";
 
+    private const string SampleStream =
+        "data: {\"id\":\"warm-up\",\"object\":\"chat.completion.chunk\",\"created\":1767225600,\"model\":\"warm-up\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Let me check.\"},\"finish_reason\":null}]}\n\n" +
+        "data: {\"id\":\"warm-up\",\"object\":\"chat.completion.chunk\",\"created\":1767225600,\"model\":\"warm-up\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
+        "data: [DONE]\n\n";
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         try
@@ -45,12 +51,17 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
                     .RecallAsync(request!.UserId, request.LastUserMessage, cancellationToken)
                 : new RecalledMemories(["Order has not arrived"], MemoryStatus.Ok);
 
-            using var modelHttp = new HttpClient(new CannedResponse(SampleCompletion));
-            var model = new ChatModel(ChatModel.CreateClient(CannedModelOptions(sp.GetRequiredService<IOptions<ModelOptions>>().Value), modelHttp));
-            string reply = await model.CompleteAsync(sp.GetRequiredService<SystemPrompt>().Build(memories), request!.Messages, cancellationToken);
+            using var modelHttp = new HttpClient(new CannedResponse(SampleCompletion, SampleStream));
+            var model = ModelClient.Create(CannedModelOptions(sp.GetRequiredService<IOptions<ModelOptions>>().Value), modelHttp, NullLoggerFactory.Instance);
+            var messages = ChatService.ModelMessages(sp.GetRequiredService<SystemPrompt>().Build(memories), request!.Messages);
+            string reply = (await model.GetResponseAsync(messages, cancellationToken: cancellationToken)).Text;
+            await foreach (var update in model.GetStreamingResponseAsync(messages, cancellationToken: cancellationToken))
+            {
+                _ = update.Text;
+            }
 
             _ = new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, "warm-up", request.UserId, DateTimeOffset.UtcNow, request.Messages).ToUtf8Json();
-            await WriteAsync(sp, new OkObjectResult(new ChatResponse(reply, memories.Facts.Count, ChatService.StatusName(memories.Status), true, "warm-up")));
+            await WriteAsync(sp, new OkObjectResult(new Chat.ChatResponse(reply, memories.Facts.Count, ChatService.StatusName(memories.Status), true, "warm-up")));
             await WriteAsync(sp, ChatProblems.Input(new ChatInputProblem(StatusCodes.Status400BadRequest, "userId", "warm-up")));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -97,21 +108,19 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
         return result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Chat path warm-up did not complete ({Error}); the first request will be slower")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chat path warm-up did not complete ({Error}); the first request will be slower")]
     private static partial void LogFailed(ILogger logger, string error);
 
-    /// <summary>Answers every request with the same JSON, without any I/O.</summary>
-    private sealed class CannedResponse(string json) : HttpMessageHandler
+    /// <summary>Answers every request with the same JSON (or, for a streamed request, the same events), without any I/O.</summary>
+    private sealed class CannedResponse(string json, string? stream = null) : HttpMessageHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (request.Content is not null)
-            {
-                await request.Content.LoadIntoBufferAsync(cancellationToken); // serialises the request, as a send would
-            }
+            string body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken); // serialised, as a send would
+            bool streamed = stream is not null && body.Contains("\"stream\":true", StringComparison.Ordinal);
             return new HttpResponseMessage(HttpStatusCode.OK)
             {
-                Content = new StringContent(json, Encoding.UTF8, "application/json"),
+                Content = new StringContent(streamed ? stream! : json, Encoding.UTF8, streamed ? "text/event-stream" : "application/json"),
                 RequestMessage = request,
             };
         }
