@@ -60,7 +60,7 @@ var scenarios = options.Scenarios.Select(k => Scenario.For(k, options)).ToList()
 var results = scenarios.Select(s => new ScenarioRuns(s, [], [])).ToList();
 
 Stack? stack = null;
-try
+int? failed = await GuardedAsync(async () =>
 {
     progress.WriteLine($"bench: starting Azurite, the fakes and the self host (logs in {output})");
     stack = await Stack.StartAsync(options, pids, cts.Token);
@@ -112,24 +112,17 @@ try
             }
         }
     }
-}
-catch (OperationCanceledException) when (cts.IsCancellationRequested)
-{
-    progress.WriteLine("bench: interrupted; no results.");
-    return 130;
-}
-catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException or Azure.RequestFailedException)
-{
-    progress.WriteLine($"bench: failed: {ex.Message}");
-    return 1;
-}
-finally
+}, async () =>
 {
     if (stack is not null)
     {
         progress.WriteLine("bench: stopping the self host, the fakes and Azurite");
         await stack.DisposeAsync();
     }
+}, progress, cts);
+if (failed is { } code)
+{
+    return code;
 }
 
 var goals = Report.Goals(options, results);
@@ -144,13 +137,44 @@ return 0;
 static async Task<int> RunColdStartAsync(BenchOptions options, PidFile pids, string output, DateTimeOffset started, TextWriter progress, CancellationTokenSource cts)
 {
     Stack? stack = null;
-    List<Metrics> runs;
-    try
+    List<Metrics> runs = [];
+    int? failed = await GuardedAsync(async () =>
     {
         progress.WriteLine($"bench: starting Azurite and the fakes (logs in {output})");
         stack = await Stack.StartAsync(options, pids, cts.Token, startSelfHost: false);
         using var control = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         runs = await ColdStart.RunAsync(options, stack, new FakesControl(control, stack.OpenAiUrl, stack.Mem0Url), pids, progress, cts.Token);
+    }, async () =>
+    {
+        if (stack is not null)
+        {
+            progress.WriteLine("bench: stopping the fakes and Azurite");
+            await stack.DisposeAsync();
+        }
+    }, progress, cts);
+    if (failed is { } code)
+    {
+        return code;
+    }
+    string dll = Stack.SelfHostDll(options);
+    var median = Metrics.Median(runs);
+    var goals = ColdStart.Goals(median);
+    string table = ColdStart.Table(options, dll, runs, median, goals, started);
+    string json = ColdStart.Json(dll, runs, median, goals, started);
+    Console.Write(table);
+    Console.WriteLine(json);
+    File.WriteAllText(Path.Combine(output, "coldstart.txt"), table);
+    File.WriteAllText(Path.Combine(output, "coldstart.json"), json + Environment.NewLine);
+    return 0;
+}
+
+/// <summary>Runs the work, then stops what it started; Ctrl-C and the expected failures become an exit code (null: it went well).</summary>
+static async Task<int?> GuardedAsync(Func<Task> work, Func<Task> stop, TextWriter progress, CancellationTokenSource cts)
+{
+    try
+    {
+        await work();
+        return null;
     }
     catch (OperationCanceledException) when (cts.IsCancellationRequested)
     {
@@ -164,22 +188,8 @@ static async Task<int> RunColdStartAsync(BenchOptions options, PidFile pids, str
     }
     finally
     {
-        if (stack is not null)
-        {
-            progress.WriteLine("bench: stopping the fakes and Azurite");
-            await stack.DisposeAsync();
-        }
+        await stop();
     }
-    string dll = Stack.SelfHostDll(options);
-    var median = Metrics.Median(runs);
-    var goals = ColdStart.Goals(median);
-    string table = ColdStart.Table(options, dll, runs, median, goals, started);
-    string json = ColdStart.Json(dll, runs, median, goals, started);
-    Console.Write(table);
-    Console.WriteLine(json);
-    File.WriteAllText(Path.Combine(output, "coldstart.txt"), table);
-    File.WriteAllText(Path.Combine(output, "coldstart.json"), json + Environment.NewLine);
-    return 0;
 }
 
 static string FindRepoRoot()

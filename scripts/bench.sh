@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark command (docs/performance.md): installs what is missing (scripts/setup.sh --run-only), builds the
-# benchmark and publishes the self host (ReadyToRun, scripts/publish-selfhost.sh), then SupportAgent.Benchmark starts
+# benchmark and publishes the self host (ReadyToRun, scripts/publish.sh selfhost), then SupportAgent.Benchmark starts
 # Azurite (in memory), the fake OpenAI and Mem0 servers (with injected latency) and the self host on free loopback
 # ports of their own, drives POST /api/chat (or, with --cold-start, starts the self host again and again), stops
 # everything it started, and prints a results table and one final JSON line. Options: scripts/bench.sh --help.
@@ -15,7 +15,7 @@ fi
 scripts/setup.sh --run-only
 echo "bench: building Release..." >&2
 dotnet build SupportAgent.Benchmark -c Release -nologo -v quiet -clp:ErrorsOnly >&2
-scripts/publish-selfhost.sh
+scripts/publish.sh selfhost
 
 # Last-resort cleanup: the benchmark stops its children itself (also on Ctrl-C); if it is killed outright, stop the
 # PIDs it recorded, each only if it is still one of ours (a recycled PID is left alone).
