@@ -242,9 +242,10 @@ public static class SelfHostApp
             var mem0 = app.Services.GetRequiredService<IOptions<Mem0Options>>().Value;
             var memory = app.Services.GetRequiredService<IOptions<MemoryOptions>>().Value;
             log.LogInformation(
-                "SupportAgent on {Urls}: {Routes}" + Environment.NewLine + "model: {Model}; memory: {Memory}; storage: {Storage}, queue {Queue}" +
+                "SupportAgent on {Urls}: {Page}{Routes}" + Environment.NewLine + "model: {Model}; memory: {Memory}; storage: {Storage}, queue {Queue}" +
                 Environment.NewLine + "settings file: {SettingsFile}; CORS origins: {Origins}. Ctrl-C stops it.",
-                string.Join(", ", app.Urls), string.Join("; ", routes), SelfHostBanner.Model(model), SelfHostBanner.Memory(mem0),
+                string.Join(", ", app.Urls), app.Environment.WebRootFileProvider.GetFileInfo("index.html").Exists ? "the chat page at /; " : "",
+                string.Join("; ", routes), SelfHostBanner.Model(model), SelfHostBanner.Memory(mem0),
                 SelfHostBanner.Storage(app.Services.GetRequiredService<StorageClients>()), memory.QueueName,
                 local.Path ?? "(none)", origins.Length == 0 ? "(none)" : string.Join(",", origins));
         });

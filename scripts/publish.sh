@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 case "${1:-}" in
-  selfhost) project=SupportAgent.SelfHost; sources=(SupportAgent.Functions SupportAgent.SelfHost); what="the service" ;;
+  selfhost) project=SupportAgent.SelfHost; sources=(SupportAgent.Functions SupportAgent.SelfHost web); what="the service" ;;
   fakes) project=SupportAgent.Fakes; sources=(SupportAgent.Fakes); what="the fake model" ;;
   *) echo "usage: scripts/publish.sh selfhost|fakes" >&2; exit 2 ;;
 esac
