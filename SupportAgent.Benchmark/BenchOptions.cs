@@ -63,6 +63,9 @@ internal sealed record BenchOptions
     /// <summary>The self host to run; default the ReadyToRun publish output in artifacts/selfhost.</summary>
     public string SelfHostDll { get; init; } = "";
 
+    /// <summary>off (OTEL_SDK_DISABLED=true), on (the default: spans and metrics, no exporter) or otlp (OTLP/http to a local sink).</summary>
+    public string Telemetry { get; init; } = "on";
+
     public string RepoRoot { get; init; } = "";
 
     public string OutputDir { get; init; } = "";
@@ -99,6 +102,8 @@ internal sealed record BenchOptions
           --add-fail-seconds S    scenario e's failure window (default 10)
           --search-budget-ms N    the app's MEMORY_SEARCH_TIMEOUT_MS (default 1000)
           --drain-timeout S       longest wait for memory writes after a load (default 150)
+          --telemetry MODE        off (OTEL_SDK_DISABLED=true), on (default: tracing and metrics, no exporter) or
+                                  otlp (also exported over OTLP/http to a sink in the fakes process)
           --selfhost-env K=V      extra environment variable for the self host (repeatable)
           --output DIR            logs and results (default artifacts/bench)
           --combine FILE...       no run: medians over earlier runs' results.json files (each run stays short)
@@ -164,6 +169,11 @@ internal sealed record BenchOptions
                 "--starts" => o with { Starts = Int(1, 100) },
                 "--warm-chats" => o with { WarmChats = Int(2, 1000) },
                 "--selfhost-dll" => o with { SelfHostDll = Value() },
+
+                "--telemetry" => o with
+                {
+                    Telemetry = Value() is "off" or "on" or "otlp" ? args[i] : throw new ArgumentException($"--telemetry must be off, on or otlp, not '{args[i]}'."),
+                },
                 _ => throw new ArgumentException($"unknown option '{name}'."),
             };
         }

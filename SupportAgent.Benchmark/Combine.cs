@@ -37,6 +37,7 @@ internal static class Combine
                 ZeroDurationSeconds = S("zeroDurationS", 10),
                 WarmupSeconds = S("warmupS", 3),
                 JitWarmupSeconds = S("jitWarmupS", 5),
+                Telemetry = root.TryGetProperty("telemetry", out var telemetry) ? telemetry.GetString() ?? "on" : "on",
                 Runs = 0,
             };
             foreach (var scenario in root.GetProperty("scenarios").EnumerateObject())

@@ -100,6 +100,12 @@ internal static class Report
         sb.AppendLine($"SupportAgent chat benchmark — {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         sb.AppendLine($"latencies: model {o.ModelLatencyMs} ms, Mem0 search {o.SearchLatencyMs} ms, Mem0 add {o.AddLatencyMs} ms; search budget {o.SearchBudgetMs} ms; " +
                       $"{o.DurationSeconds:0.#} s load (c: {o.ZeroDurationSeconds:0.#} s) after {o.WarmupSeconds:0.#} s warm-up; " + (o.Runs > 1 ? $"medians of {o.Runs} runs" : "1 run"));
+        sb.AppendLine("telemetry: " + o.Telemetry switch
+        {
+            "off" => "off (OTEL_SDK_DISABLED=true)",
+            "otlp" => "on, exported over OTLP/http to a local sink",
+            _ => "on (spans and metrics, no exporter)",
+        });
         sb.AppendLine();
         string header = string.Format(CultureInfo.InvariantCulture,
             "{0,-20} {1,4} {2,6} {3,4} {4,7} {5,8} {6,8} {7,8} {8,7} {9,7} {10,6} {11,6} {12,6} {13,12} {14,6} {15,4} {16,4} {17,7} {18,7}",
@@ -166,6 +172,7 @@ internal static class Report
           .Append(",\"os\":").Append(JsonSerializer.Serialize(RuntimeInformation.OSDescription, Readable))
           .Append(",\"cpu\":").Append(JsonSerializer.Serialize(CpuModel(), Readable))
           .Append(",\"dotnet\":").Append(JsonSerializer.Serialize(Environment.Version.ToString(), Readable)).Append('}');
+        sb.Append(",\"telemetry\":").Append(JsonSerializer.Serialize(o.Telemetry, Readable));
         sb.Append(",\"settings\":{")
           .Append(string.Join(",", new (string, double)[]
           {

@@ -111,6 +111,7 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
             await fakes.FailAddsForAsync(500, TimeSpan.FromSeconds(o.AddFailSeconds), ct);
         }
 
+        await ResetSinkAsync(ct);
         var cpuBefore = _cpu.Take();
         using var probing = new CancellationTokenSource();
         var probeTask = probe.RunAsync(probing.Token);
@@ -223,6 +224,11 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
         m["rssFileMb"] = file / 1024.0;
         m["rssShmemMb"] = shmem / 1024.0;
 
+        // What the exporter sent during load and drain (--telemetry otlp), per answered chat.
+        var (exports, bytes) = await SinkTracesAsync(ct);
+        m["otlpTraceExports"] = exports;
+        m["otlpTraceKbPerChat"] = bytes / 1024.0 / chats;
+
         m["repeatedAfterAzuriteStall"] = 0;
 
         if (load.ErrorKinds.Count > 0)
@@ -286,6 +292,28 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
             }
             await Task.Delay(100, ct);
         }
+    }
+
+    private async Task ResetSinkAsync(CancellationToken ct)
+    {
+        if (stack.TelemetrySinkUrl is { } sink)
+        {
+            using var http = new HttpClient();
+            (await http.PostAsync(new Uri(sink, "_fake/reset"), null, ct)).EnsureSuccessStatusCode();
+        }
+    }
+
+    /// <summary>Trace exports (requests, bytes) the sink has received since its reset; NaN without a sink.</summary>
+    private async Task<(double Requests, double Bytes)> SinkTracesAsync(CancellationToken ct)
+    {
+        if (stack.TelemetrySinkUrl is not { } sink)
+        {
+            return (double.NaN, double.NaN);
+        }
+        using var http = new HttpClient();
+        using var stats = JsonDocument.Parse(await http.GetStringAsync(new Uri(sink, "_fake/stats"), ct));
+        double Get(string kind) => stats.RootElement.GetProperty(kind).TryGetProperty("/v1/traces", out var n) ? n.GetDouble() : 0;
+        return (Get("requests"), Get("bytes"));
     }
 
     /// <summary>Before a scenario: nothing of the previous one may still be queued or processing.</summary>

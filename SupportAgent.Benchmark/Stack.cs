@@ -25,6 +25,9 @@ internal sealed class Stack : IAsyncDisposable
 
     public required Uri ChatUrl { get; init; }
 
+    /// <summary>The telemetry sink in the fakes process (--telemetry otlp), else null.</summary>
+    public Uri? TelemetrySinkUrl { get; init; }
+
     public ChildProcess SelfHost => _children[^1];
 
     private readonly Dictionary<string, string> _selfHostEnv = [];
@@ -41,6 +44,7 @@ internal sealed class Stack : IAsyncDisposable
     public static async Task<Stack> StartAsync(BenchOptions o, PidFile pids, CancellationToken ct, bool startSelfHost = true)
     {
         int blob = Loopback.FreePort(), queue = Loopback.FreePort(), table = Loopback.FreePort(), openAi = Loopback.FreePort(), mem0 = Loopback.FreePort(), app = Loopback.FreePort();
+        int? otlp = o.Telemetry == "otlp" ? Loopback.FreePort() : null;
         string connection = Loopback.AzuriteConnectionString(blob, queue, table);
         var stack = new Stack
         {
@@ -48,6 +52,7 @@ internal sealed class Stack : IAsyncDisposable
             OpenAiUrl = new Uri($"http://127.0.0.1:{openAi}/"),
             Mem0Url = new Uri($"http://127.0.0.1:{mem0}/"),
             ChatUrl = new Uri($"http://127.0.0.1:{app}/api/chat"),
+            TelemetrySinkUrl = otlp is { } sinkPort ? new Uri($"http://127.0.0.1:{sinkPort}/") : null,
         };
         try
         {
@@ -70,7 +75,7 @@ internal sealed class Stack : IAsyncDisposable
             stack.Add(ChildProcess.Start("fakes", "dotnet",
                 [fakes, "--openai-port", Str(openAi), "--mem0-port", Str(mem0), "--mem0-api", "platform", "--mem0-key", Mem0Key,
                  "--openai-key", OpenAiKey, "--model-latency-ms", Str(o.ModelLatencyMs), "--search-latency-ms", Str(o.SearchLatencyMs),
-                 "--add-latency-ms", Str(o.AddLatencyMs), "--no-record"],
+                 "--add-latency-ms", Str(o.AddLatencyMs), "--no-record", .. (otlp is { } p ? new[] { "--otlp-port", Str(p) } : [])],
                 o.RepoRoot, noEnv, Path.Combine(o.OutputDir, "fakes.log"), pids));
             using (var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) })
             {
@@ -98,6 +103,11 @@ internal sealed class Stack : IAsyncDisposable
                 ["MEMORY_QUEUE_NAME"] = QueueName,
                 ["MEMORY_SEARCH_TIMEOUT_MS"] = Str(o.SearchBudgetMs),
                 ["CORS_ALLOWED_ORIGINS"] = "",
+                // Telemetry as --telemetry says, whatever this machine's environment holds.
+                ["OTEL_SDK_DISABLED"] = o.Telemetry == "off" ? "true" : "false",
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp is { } port ? $"http://127.0.0.1:{port}" : "",
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "",
             }.Concat(o.SelfHostEnv))
             {
                 stack._selfHostEnv[k] = v;

@@ -42,9 +42,15 @@ await using var mem0 = cli.NoMem0 ? null : new FakeMem0Server(new FakeMem0Server
     RecordCapacity = cli.NoRecord ? 0 : 100_000,
 });
 
+await using var sink = cli.OtlpPort is { } otlpPort ? new FakeTelemetrySink(otlpPort, recordCapacity: cli.NoRecord ? 0 : 10_000) : null;
+
 try
 {
     await openAi.StartAsync();
+    if (sink is not null)
+    {
+        await sink.StartAsync();
+    }
     if (mem0 is not null)
     {
         await mem0.StartAsync();
@@ -61,6 +67,10 @@ Console.WriteLine($"Fake OpenAI       {openAi.BaseUrl}  (POST /v1/chat/completio
 if (mem0 is not null)
 {
     Console.WriteLine($"Fake Mem0 ({(mem0.Flavor == Mem0Flavor.Platform ? "platform" : "server")}) {mem0.BaseUrl}");
+}
+if (sink is not null)
+{
+    Console.WriteLine($"Telemetry sink      {sink.BaseUrl}  (OTLP/http: POST /v1/traces|metrics|logs; Azure Monitor: POST /v2.1/track; GET /_fake/stats)");
 }
 Console.WriteLine();
 Console.WriteLine("Point the app at them with these settings (environment variables or local.settings.json \"Values\"):");
@@ -113,7 +123,8 @@ internal sealed record CommandLine(
     int ModelStreamMs,
     int SearchLatencyMs,
     int AddLatencyMs,
-    int ProcessingDelayMs)
+    int ProcessingDelayMs,
+    int? OtlpPort = null)
 {
     public const string Usage = """
         usage: dotnet run --project SupportAgent.Fakes -- [options]
@@ -130,6 +141,8 @@ internal sealed record CommandLine(
           --add-latency-ms N         added to every Mem0 add (default 0)
           --processing-delay-ms N    platform flavour: time an add stays PENDING before it is searchable (default 0)
           --no-record                keep no request log (counters still count); for long benchmarks
+          --otlp-port N              also run a telemetry sink (OTLP/http and Azure Monitor ingestion) on this port
+                                     (0 = any free port); it counts what exporters send and answers success
         """;
 
     public static CommandLine Parse(string[] args)
@@ -164,6 +177,7 @@ internal sealed record CommandLine(
                 "--openai-key" => cli with { OpenAiKey = Value() },
                 "--no-mem0" => cli with { NoMem0 = true },
                 "--no-record" => cli with { NoRecord = true },
+                "--otlp-port" => cli with { OtlpPort = Int(0, 65535) },
                 "--model-latency-ms" => cli with { ModelLatencyMs = Int(0, 600_000) },
                 "--model-stream-ms" => cli with { ModelStreamMs = Int(0, 600_000) },
                 "--search-latency-ms" => cli with { SearchLatencyMs = Int(0, 600_000) },

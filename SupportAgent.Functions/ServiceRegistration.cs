@@ -14,6 +14,7 @@ using SupportAgent.Functions.Memory.Local;
 using SupportAgent.Functions.Memory.Mem0;
 using SupportAgent.Functions.Startup;
 using SupportAgent.Functions.Storage;
+using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions;
 
@@ -25,6 +26,10 @@ public static class ServiceRegistration
     public static IServiceCollection AddSupportAgent(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<SupportAgentMetrics>();
+        // The self host registers the host.json it loaded (with its own path); the Functions worker reads the one next to it.
+        services.TryAddSingleton(_ => HostJson.Load(HostJson.DefaultPath, configuration));
 
         services.AddOptions<ModelOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<Mem0Options>().Bind(configuration).ValidateOnStart();

@@ -12,6 +12,7 @@ public sealed class MemoryWriterJob(MemoryWriterFunction function)
     [FunctionName("MemoryWriter")]
     public Task Run(
         [QueueTrigger(MemoryWriterFunction.QueueNameExpression, Connection = Functions.Configuration.SettingNames.Storage)] string message,
+        long dequeueCount,
         CancellationToken cancellationToken) =>
-        function.Run(message, cancellationToken);
+        function.Run(message, dequeueCount, cancellationToken);
 }

@@ -13,6 +13,9 @@ using SupportAgent.Functions.Memory.Local;
 using SupportAgent.Functions.Memory.Mem0;
 using SupportAgent.Functions.Startup;
 using SupportAgent.Functions.Storage;
+using SupportAgent.Functions.Telemetry;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace SupportAgent.SelfHost;
 
@@ -44,6 +47,10 @@ public sealed class SelfHostOptions
 public static class SelfHostApp
 {
     public const int DefaultPort = 7071;
+
+    /// <summary>The OpenTelemetry service name (Application Insights' cloud role name) of the self host.</summary>
+    public const string ServiceName = "supportagent";
+
 
     /// <summary>
     /// Runs the self host; with <c>--check</c>, only checks the settings and prints what scripts/run.sh needs to know
@@ -209,7 +216,18 @@ public static class SelfHostApp
             }
         }));
 
+        builder.Services.AddSingleton(hostJson);
         builder.Services.AddSupportAgent(builder.Configuration);
+        builder.Services.AddSupportAgentTelemetry(builder.Configuration, otel =>
+        {
+            // The Functions host names the worker's service; here it is this app, unless OTEL_SERVICE_NAME says otherwise.
+            if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_SERVICE_NAME"]))
+            {
+                otel.ConfigureResource(r => r.AddService(ServiceName));
+            }
+            // The request's server span, continuing the caller's traceparent: what the Functions host does for the worker.
+            otel.WithTracing(t => t.AddAspNetCoreInstrumentation());
+        });
         builder.Services.AddMvcCore(); // executes the functions' IActionResult results, as the Functions ASP.NET Core integration does
         // Every error is problem+json, also the ones routing answers itself: 404 for an unknown route, 405 for a method.
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => DescribeRoutingProblem(c.ProblemDetails, c.HttpContext));

@@ -133,6 +133,23 @@ param memorySearchTimeoutMs int = 1000
 param supportInstructions string = ''
 
 // ---------------------------------------------------------------------------------------------------------------
+// Telemetry (docs/telemetry.md): always to the Application Insights made here; optionally to an OTLP collector too
+// ---------------------------------------------------------------------------------------------------------------
+
+@description('OTEL_EXPORTER_OTLP_ENDPOINT: an OpenTelemetry collector to send traces, metrics and logs to as well, such as https://otel.example.com:4318. Empty: Application Insights only.')
+param otlpEndpoint string = ''
+
+@description('OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: also record prompts, memories and replies on the model call\'s span. They are personal data: leave false unless you must debug a conversation and your telemetry store is cleared for it.')
+param captureMessageContent bool = false
+
+@allowed([
+  'http/protobuf'
+  'grpc'
+])
+@description('OTEL_EXPORTER_OTLP_PROTOCOL: how otlpEndpoint is spoken to (4318 is usual for http/protobuf, 4317 for grpc).')
+param otlpProtocol string = 'http/protobuf'
+
+// ---------------------------------------------------------------------------------------------------------------
 // HTTP front: CORS and App Service Authentication (Easy Auth)
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -562,9 +579,15 @@ var jwtAuthority = empty(authJwtAuthority)
 var jwtAudience = empty(authJwtAudience) && !empty(easyAuthClientId) ? 'api://${easyAuthClientId}' : authJwtAudience
 
 var appSettings = {
-  // Functions host (not read by the app): telemetry with the app's identity.
+  // Telemetry, read by the Functions host and the worker alike, sent with the app's identity (the component accepts
+  // Entra ID only). OpenTelemetry mode is host.json's too: set here as well so the portal shows it and a deployment
+  // can never fall back to the classic SDK, which would split the host's spans from the worker's.
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+  AzureFunctionsJobHost__telemetryMode: 'OpenTelemetry'
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: captureMessageContent ? 'true' : 'false'
 
   // Identity-based AzureWebJobsStorage, read by the runtime (host, queue trigger) and by the app's own queue/blob clients.
   AzureWebJobsStorage__accountName: storage.name

@@ -331,6 +331,7 @@ public sealed partial class FakeMem0Server : FakeHttpServer
             Body = Encoding.UTF8.GetString(bytes),
             Authorization = HttpIo.Header(context, "Authorization"),
             XApiKey = HttpIo.Header(context, "X-API-Key"),
+            TraceParent = HttpIo.Header(context, "traceparent"),
             ContentType = context.Request.ContentType,
             UserId = userId,
             UserIdSource = source,

@@ -108,6 +108,9 @@ public sealed class RecordedMem0Request
     /// <summary>The <c>X-API-Key</c> header.</summary>
     public string? XApiKey { get; init; }
 
+    /// <summary>The W3C <c>traceparent</c> header, when the caller sent one.</summary>
+    public string? TraceParent { get; init; }
+
     public string? ContentType { get; init; }
 
     /// <summary>The first user id found (route, query, body top level, then <c>filters</c>); "" when given empty.</summary>

@@ -30,7 +30,8 @@ public sealed record RecordedChatRequest(
     IReadOnlyList<RecordedChatMessage> Messages,
     bool Stream,
     string Body,
-    DateTimeOffset ReceivedAt)
+    DateTimeOffset ReceivedAt,
+    string? TraceParent = null)
 {
     /// <summary>The first system message (the app's system prompt), if any.</summary>
     public string? SystemPrompt => Messages.FirstOrDefault(m => m.Role == "system")?.Content;
@@ -298,7 +299,8 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
             ReadMessages(root),
             root.ValueKind == JsonValueKind.Object && root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True,
             Encoding.UTF8.GetString(body),
-            DateTimeOffset.UtcNow);
+            DateTimeOffset.UtcNow,
+            HttpIo.Header(context, "traceparent"));
         Requests.Add(recorded);
         Interlocked.Increment(ref route == ChatRoute.Azure ? ref _azureRequests : ref _openAiRequests);
         if (recorded.Stream)

@@ -147,7 +147,7 @@ public sealed class ChatFlowTests
         var message = TestService.ParseQueued(json);
         Assert.NotNull(message.PayloadBlob);
         var writer = ActivatorUtilities.CreateInstance<MemoryWriterFunction>(app.Services);
-        await writer.Run(json, CancellationToken.None);
+        await writer.Run(json, 1, CancellationToken.None);
 
         var add = Assert.Single(app.Mem0.RequestsFor(Mem0Operation.Add));
         var sent = add.BodyJson().GetProperty("messages").EnumerateArray().ToArray();

@@ -1,4 +1,5 @@
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -7,6 +8,7 @@ using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.Local;
 using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Tests.Hosting;
 
@@ -28,6 +30,7 @@ public sealed class CompositionTests
         builder.Configuration.AddInMemoryCollection(settings);
         builder.ConfigureFunctionsWebApplication();
         builder.Services.AddSupportAgent(builder.Configuration);
+        builder.Services.AddSupportAgentTelemetry(builder.Configuration, otel => otel.UseFunctionsWorkerDefaults());
         return builder.Build();
     }
 
@@ -108,6 +111,11 @@ public sealed class CompositionTests
     [InlineData("AUTH_MODE=jwt;AUTH_JWT_AUTHORITY=https://login.example.com/t/v2.0", "AUTH_JWT_AUDIENCE")]
     [InlineData("AUTH_MODE=jwt;AUTH_JWT_AUTHORITY=http://login.example.com/t/v2.0;AUTH_JWT_AUDIENCE=api://x", "AUTH_JWT_AUTHORITY")]
     [InlineData("AUTH_MODE=none;AUTH_JWT_AUTHORITY=https://login.example.com/t/v2.0", "AUTH_JWT_AUTHORITY")]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT=localhost:4318", "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL=http", "OTEL_EXPORTER_OTLP_PROTOCOL")]
+    [InlineData("OTEL_SDK_DISABLED=yes", "OTEL_SDK_DISABLED")]
+    [InlineData("APPLICATIONINSIGHTS_CONNECTION_STRING=my-app-insights", "APPLICATIONINSIGHTS_CONNECTION_STRING")]
+    [InlineData("APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=Key", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING")]
     public void An_incomplete_or_contradictory_configuration_is_refused_naming_the_setting(string changes, string setting)
     {
         using var host = Build(Apply(Complete(), changes));
@@ -115,6 +123,28 @@ public sealed class CompositionTests
         var problems = SettingsCheck.FindProblems(host.Services);
 
         Assert.Contains(problems, p => p.Contains(setting, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("no destination", "")]
+    [InlineData("Application Insights with the managed identity",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING=InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/;LiveEndpoint=http://127.0.0.1:9/",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD")]
+    [InlineData("an OTLP collector", "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc")]
+    public void Telemetry_builds_for_every_destination_setting(string why, params string[] settings)
+    {
+        // Building the Azure Monitor exporter must not reach for Microsoft's own endpoints from here (no network).
+        Environment.SetEnvironmentVariable("APPLICATIONINSIGHTS_STATSBEAT_DISABLED", "true");
+        var complete = Complete();
+        foreach (string setting in settings.Where(s => s.Length > 0))
+        {
+            complete[setting[..setting.IndexOf('=')]] = setting[(setting.IndexOf('=') + 1)..];
+        }
+        using var host = Build(complete);
+
+        Assert.True(SettingsCheck.FindProblems(host.Services).Count == 0, why);
+        Assert.NotNull(host.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
+        Assert.NotNull(host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
     }
 
     [Fact]

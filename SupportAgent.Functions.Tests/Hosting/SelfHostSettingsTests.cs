@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Tests.Support;
 using SupportAgent.SelfHost;
 

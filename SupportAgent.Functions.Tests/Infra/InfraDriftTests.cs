@@ -26,13 +26,15 @@ public sealed class InfraDriftTests
         [SettingNames.StorageClientId] = "user-assigned identity only; the app uses its system-assigned identity",
         // The Azure OpenAI deployment is called with the managed identity (Entra ID); its account has local (key) auth disabled.
         [SettingNames.AzureOpenAiApiKey] = "Azure OpenAI is called with Entra ID (managed identity), never with a key",
+        // A switch for measuring (the benchmark's baseline) and troubleshooting; a deployment keeps telemetry on.
+        [SettingNames.TelemetryDisabled] = "turns all telemetry off; for measurements, never a deployment default",
     };
 
     /// <summary>App settings the Bicep sets that the app does not read: the Functions host and the platform read them.</summary>
     private static readonly IReadOnlyDictionary<string, string> ReadByHostOrPlatform = new Dictionary<string, string>
     {
-        ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "Functions host: where telemetry goes",
-        ["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] = "Functions host: send telemetry with the managed identity (Entra ID), as the component disables local auth",
+        // host.json's telemetryMode, pinned for the deployment (the worker exports OpenTelemetry whatever the host does).
+        ["AzureFunctionsJobHost__telemetryMode"] = "Functions host: telemetry in OpenTelemetry form, correlated with the worker's",
     };
 
     /// <summary>App settings the Bicep must never set.</summary>
@@ -132,6 +134,18 @@ public sealed class InfraDriftTests
             Assert.False(string.IsNullOrWhiteSpace(value), $"infra/main.bicep sets {name} to an empty value.");
             Assert.DoesNotContain("if(", value, StringComparison.OrdinalIgnoreCase);
         }
+    }
+
+    [Fact]
+    public void The_deployment_runs_the_host_in_the_telemetry_mode_of_host_json()
+    {
+        using var hostJson = JsonDocument.Parse(RepoFiles.Read("host.json"));
+        string mode = hostJson.RootElement.GetProperty("telemetryMode").GetString()!;
+
+        Assert.Equal("OpenTelemetry", mode);
+        Assert.Equal(mode, Bicep.Values["AzureFunctionsJobHost__telemetryMode"]);
+        Assert.Contains("ConnectionString", Bicep.Values[SettingNames.ApplicationInsightsConnectionString], StringComparison.Ordinal);
+        Assert.Equal("Authorization=AAD", Bicep.Values[SettingNames.ApplicationInsightsAuthenticationString]);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed class MemoryWriterFunctionTests
         app.Model.Responder = _ => "I'm sorry! Let me look into order #1234.";
         string message = await ChatAndReceiveAsync(app, "user-001", "Hi, my order #1234 hasn't arrived. It's been 10 days");
 
-        await Writer(app).Run(message, CancellationToken.None);
+        await Writer(app).Run(message, 1, CancellationToken.None);
 
         var add = Assert.Single(app.Mem0.RequestsFor(Mem0Operation.Add));
         Assert.Equal(path, add.Path);
@@ -59,7 +59,7 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailAlways(FakeFault.WithStatus(status));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
 
         Assert.True(ex.IsTransient);
         Assert.Equal((HttpStatusCode)status, ex.StatusCode);
@@ -73,7 +73,7 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailAlways(FakeFault.TooManyRequests(TimeSpan.FromSeconds(1)));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
 
         Assert.True(ex.IsTransient);
         Assert.Equal(HttpStatusCode.TooManyRequests, ex.StatusCode);
@@ -89,7 +89,7 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailAlways(FakeFault.TooManyRequests(TimeSpan.FromSeconds(120)));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
 
         Assert.True(ex.IsTransient);
         Assert.Equal(TimeSpan.FromSeconds(120), ex.RetryAfter);
@@ -103,8 +103,8 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailNext(1, FakeFault.TooManyRequests(TimeSpan.FromSeconds(1)));
 
-        await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, CancellationToken.None));
-        await Writer(app).Run(message, CancellationToken.None);
+        await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
+        await Writer(app).Run(message, 1, CancellationToken.None);
 
         Assert.Equal(1, app.Mem0.AddsCompleted);
         Assert.Equal(2, app.Mem0.RequestCount(Mem0Operation.Add));
@@ -129,7 +129,7 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailAlways(FakeFault.WithStatus(400));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
 
         Assert.False(ex.IsTransient);
         Assert.Contains(app.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("refused the write"));
@@ -145,7 +145,7 @@ public sealed class MemoryWriterFunctionTests
     {
         await using var app = await TestService.StartAsync();
 
-        await Assert.ThrowsAsync<UnreadableMemoryWriteException>(() => Writer(app).Run(message, CancellationToken.None));
+        await Assert.ThrowsAsync<UnreadableMemoryWriteException>(() => Writer(app).Run(message, 1, CancellationToken.None));
 
         Assert.Empty(app.Mem0.Requests.ToList());
         Assert.Contains(app.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("could not be read"));
@@ -163,8 +163,8 @@ public sealed class MemoryWriterFunctionTests
         string json = Encoding.UTF8.GetString(sent.ToUtf8Json());
         Assert.NotNull(sent.PayloadBlob);
 
-        await Writer(app).Run(json, CancellationToken.None);
-        await Writer(app).Run(json, CancellationToken.None); // the queue delivers at least once
+        await Writer(app).Run(json, 1, CancellationToken.None);
+        await Writer(app).Run(json, 1, CancellationToken.None); // the queue delivers at least once
 
         Assert.Equal(1, app.Mem0.AddsCompleted);
         Assert.Equal(5, JsonDocument.Parse(Assert.Single(app.Mem0.RequestsFor(Mem0Operation.Add)).Body).RootElement.GetProperty("messages").GetArrayLength());

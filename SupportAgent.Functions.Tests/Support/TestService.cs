@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
 using SupportAgent.Fakes;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
@@ -29,6 +30,9 @@ public sealed record TestServiceOptions
 
     /// <summary>The test issuer's "issuer" value in jwt mode; null: its own URL.</summary>
     public string? JwtIssuer { get; init; }
+
+    /// <summary>In-memory exporters on the host's OpenTelemetry pipeline (<see cref="TestService.Telemetry"/>).</summary>
+    public bool CaptureTelemetry { get; init; }
 
     /// <summary>Call the model through the Azure OpenAI deployment route instead of the OpenAI one.</summary>
     public bool AzureModel { get; init; }
@@ -80,6 +84,8 @@ public sealed class TestService : IAsyncDisposable
     public HttpClient Client { get; private set; } = new();
 
     public LogCapture Logs { get; } = new();
+
+    public TelemetryCapture Telemetry { get; } = new();
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The host is not running.");
 
@@ -151,7 +157,12 @@ public sealed class TestService : IAsyncDisposable
             Customize = builder =>
             {
                 builder.Logging.ClearProviders(); // no console noise; every line is kept for the log-hygiene checks
+                builder.Logging.AddOpenTelemetry(); // but the telemetry pipeline's log export stays, as in a real run
                 builder.Logging.AddProvider(Logs);
+                if (_options.CaptureTelemetry)
+                {
+                    Telemetry.AttachTo(builder);
+                }
             },
         });
         var problems = SettingsCheck.FindProblems(app.Services);
@@ -166,8 +177,10 @@ public sealed class TestService : IAsyncDisposable
         }
         await app.StartAsync();
         _app = app;
+        Telemetry.Bind(app.Services);
         string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+        // An outside caller: this process's own activities (it hosts the fakes and other tests' hosts) add no traceparent.
+        Client = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public async Task StopHostAsync()

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -11,7 +12,7 @@ namespace SupportAgent.Functions.Chat;
 /// <see cref="ChatService"/>, map the outcome to HTTP: JSON, or a UI message stream when the client reads one
 /// (Accept: text/event-stream, or the AI SDK's request shape). Both routes share everything but where the user comes from.
 /// </summary>
-public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedInUsers, ILogger<ChatFunction> logger)
+public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedInUsers, SupportAgentMetrics metrics, ILogger<ChatFunction> logger)
 {
     [Function("Chat")]
     public Task<IActionResult> Run(
@@ -32,6 +33,7 @@ public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedI
         if (problem is not null)
         {
             LogRejected(logger, problem.Status, problem.Field);
+            metrics.ChatCompleted(ChatOutcomes.Rejected); // every other outcome is counted where the turn ends (ChatService)
             return ChatProblems.Input(problem);
         }
 

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.AI;
 using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -17,18 +18,20 @@ public sealed class ChatReplyStream : IAsyncDisposable
     private readonly IAsyncEnumerator<ChatResponseUpdate> _updates;
     private readonly string _first;
     private readonly StringBuilder _reply = new();
+    private readonly ChatTurnTelemetry _turn;
     private bool _ended;
 
     internal ChatReplyStream(ChatService service, ChatRequest request, string exchangeId, RecalledMemories memories,
-        IAsyncEnumerator<ChatResponseUpdate> updates, string first)
+        IAsyncEnumerator<ChatResponseUpdate> updates, string first, ChatTurnTelemetry turn)
     {
+        _turn = turn;
         _service = service;
         _request = request;
         _updates = updates;
         _first = first;
         ExchangeId = exchangeId;
         MemoriesUsed = memories.Facts.Count;
-        Memory = ChatService.StatusName(memories.Status);
+        Memory = memories.Status.Name();
     }
 
     public string ExchangeId { get; }
@@ -55,7 +58,11 @@ public sealed class ChatReplyStream : IAsyncDisposable
             }
         }
         _ended = true;
-        MemorySaved = await _service.QueueExchangeAsync(_request, ExchangeId, _reply.ToString());
+        using (_turn.AsCurrent()) // the enqueue belongs to this turn's span, as in a whole reply
+        {
+            MemorySaved = await _service.QueueExchangeAsync(_request, ExchangeId, _reply.ToString());
+        }
+        _turn.Succeeded();
     }
 
     private async ValueTask<bool> NextAsync(CancellationToken cancellationToken)
@@ -68,6 +75,7 @@ public sealed class ChatReplyStream : IAsyncDisposable
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _ended = true; // the model failed: the client hears about it; nothing to remember
+            _turn.Failed(ex, cancellationToken);
             throw;
         }
     }
@@ -78,7 +86,11 @@ public sealed class ChatReplyStream : IAsyncDisposable
         if (!_ended)
         {
             _ended = true;
-            await _service.QueueUnansweredAsync(_request, ExchangeId, _reply.Length);
+            using (_turn.AsCurrent())
+            {
+                await _service.QueueUnansweredAsync(_request, ExchangeId, _reply.Length);
+            }
+            _turn.Failed(new OperationCanceledException(), new CancellationToken(canceled: true)); // the client went away
         }
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -16,6 +17,7 @@ public sealed partial class ChatService(
     SystemPrompt systemPrompt,
     IChatClient model,
     MemoryWriteQueue queue,
+    SupportAgentMetrics metrics,
     TimeProvider timeProvider,
     ILogger<ChatService> logger)
 {
@@ -23,20 +25,30 @@ public sealed partial class ChatService(
     // model already answered is still remembered when the client hangs up.
     private static readonly TimeSpan EnqueueTimeout = TimeSpan.FromSeconds(15);
 
+    /// <summary>One turn as one span ("chat turn"), parent of the memory search, the model call and the enqueue.</summary>
     public async Task<ChatResponse> ReplyAsync(ChatRequest request, CancellationToken cancellationToken)
     {
         request = Received(request);
         string exchangeId = NewExchangeId();
+        var turn = ChatTurnTelemetry.Start(metrics, exchangeId, request);
         try
         {
             var memories = await recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken);
+            turn.Recalled(memories);
             var response = await model.GetResponseAsync(ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken: cancellationToken);
             bool saved = await QueueExchangeAsync(request, exchangeId, response.Text);
-            return new ChatResponse(response.Text, memories.Facts.Count, StatusName(memories.Status), saved, exchangeId);
+            turn.Succeeded();
+            return new ChatResponse(response.Text, memories.Facts.Count, memories.Status.Name(), saved, exchangeId);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {
             await QueueUnansweredAsync(request, exchangeId, 0);
+            turn.Failed(ex, cancellationToken);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            turn.Failed(ex, cancellationToken);
             throw;
         }
     }
@@ -49,10 +61,13 @@ public sealed partial class ChatService(
     {
         request = Received(request);
         string exchangeId = NewExchangeId();
+        // Started here, ended by the stream when the reply is complete (or the client goes): see ChatReplyStream.
+        var turn = ChatTurnTelemetry.Start(metrics, exchangeId, request);
         IAsyncEnumerator<ChatResponseUpdate>? updates = null;
         try
         {
             var memories = await recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken);
+            turn.Recalled(memories);
             updates = model.GetStreamingResponseAsync(ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken: cancellationToken)
                 .GetAsyncEnumerator(cancellationToken);
             string? first = null;
@@ -61,7 +76,7 @@ public sealed partial class ChatService(
                 first = string.IsNullOrEmpty(updates.Current.Text) ? null : updates.Current.Text;
             }
             // The classifier refuses a stream that ends without text, so a stream that ended here has some.
-            return new ChatReplyStream(this, request, exchangeId, memories, updates, first ?? "");
+            return new ChatReplyStream(this, request, exchangeId, memories, updates, first ?? "", turn);
         }
         catch (Exception ex)
         {
@@ -73,6 +88,7 @@ public sealed partial class ChatService(
             {
                 await QueueUnansweredAsync(request, exchangeId, 0);
             }
+            turn.Failed(ex, cancellationToken);
             throw;
         }
     }
@@ -131,13 +147,6 @@ public sealed partial class ChatService(
     }
 
     private static string NewExchangeId() => Guid.NewGuid().ToString("N");
-
-    internal static string StatusName(MemoryStatus status) => status switch
-    {
-        MemoryStatus.Ok => "ok",
-        MemoryStatus.TimedOut => "timeout",
-        _ => "unavailable",
-    };
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Exchange {ExchangeId} of {UserRef} queued for memory ({TurnCount} turns, in blob: {InBlob})")]
     private static partial void LogQueued(ILogger logger, string exchangeId, string userRef, int turnCount, bool inBlob);

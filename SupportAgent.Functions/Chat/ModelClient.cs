@@ -5,6 +5,7 @@ using Azure.Identity;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using OpenAI;
+using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -24,7 +25,14 @@ public static class ModelClient
             .Use(inner => new ModelFailureClassifier(inner))
             // Debug lines per call (invoked, updates, completed, canceled), never content; see ContentFreeLogger.
             .Use(inner => new LoggingChatClient(inner, new ContentFreeLogger(loggerFactory.CreateLogger<LoggingChatClient>())))
-            // Middleware that should see the provider's own outcome (telemetry spans) goes here, next to the provider.
+            // Next to the provider, so it sees the provider's own outcome: the GenAI span ("chat <model>": model, token
+            // usage, finish reason) and the gen_ai.client.* metrics, on the app's source and meter. Message text only
+            // with the explicit opt-in (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true).
+            // Its log lines go through the same content-free filter: its warnings quote the provider's exception text.
+            .Use(inner => new OpenTelemetryChatClient(inner, new ContentFreeLogger(loggerFactory.CreateLogger<OpenTelemetryChatClient>()), SupportAgentTelemetry.Name)
+            {
+                EnableSensitiveData = options.CaptureMessageContent,
+            })
             .Build();
 
     /// <summary>The provider's chat client, sending through the app's pooled HttpClient with the app's retry policy.</summary>

@@ -23,6 +23,12 @@ public sealed class ModelOptions
     [ConfigurationKeyName(SettingNames.AzureOpenAiDeployment)] public string? AzureDeployment { get; set; }
     [ConfigurationKeyName(SettingNames.AzureOpenAiApiKey)] public string? AzureApiKey { get; set; }
 
+    /// <summary>
+    /// Opt-in: the model call's span also records the prompt, the memories in it and the reply (the GenAI conventions'
+    /// message content). Off unless set to true: that text is personal data, and telemetry otherwise holds none.
+    /// </summary>
+    [ConfigurationKeyName(SettingNames.GenAiCaptureMessageContent)] public bool CaptureMessageContent { get; set; }
+
     public ModelProvider Provider => string.IsNullOrWhiteSpace(AzureEndpoint) ? ModelProvider.OpenAi : ModelProvider.AzureOpenAi;
 
     public string ModelName => string.IsNullOrWhiteSpace(Model) ? DefaultModel : Model.Trim();

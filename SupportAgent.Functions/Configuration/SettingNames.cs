@@ -38,6 +38,16 @@ public static class SettingNames
     public const string StorageCredential = "AzureWebJobsStorage__credential";
     public const string StorageClientId = "AzureWebJobsStorage__clientId";
 
+    /// <summary>Telemetry: Azure Monitor export (and its Entra ID sign-in), OTLP export, and the switch that turns it all off.</summary>
+    public const string ApplicationInsightsConnectionString = "APPLICATIONINSIGHTS_CONNECTION_STRING";
+    public const string ApplicationInsightsAuthenticationString = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
+    public const string OtlpEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    public const string OtlpProtocol = "OTEL_EXPORTER_OTLP_PROTOCOL";
+    public const string TelemetryDisabled = "OTEL_SDK_DISABLED";
+
+    /// <summary>The GenAI instrumentations' own opt-in for prompt and reply text in telemetry (off by default).</summary>
+    public const string GenAiCaptureMessageContent = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+
     /// <summary>Self host only (the Functions host has its own Host.CORS and port settings).</summary>
     public const string CorsAllowedOrigins = "CORS_ALLOWED_ORIGINS";
     public const string CorsSupportCredentials = "CORS_SUPPORT_CREDENTIALS";
@@ -52,6 +62,8 @@ public static class SettingNames
         MemoryQueueName, MemorySearchTopK, MemorySearchTimeoutMs, SupportInstructions,
         AuthMode, AuthJwtAuthority, AuthJwtAudience,
         Storage, StorageAccountName, StorageQueueServiceUri, StorageBlobServiceUri, StorageTableServiceUri, StorageCredential, StorageClientId,
+        ApplicationInsightsConnectionString, ApplicationInsightsAuthenticationString, OtlpEndpoint, OtlpProtocol, TelemetryDisabled,
+        GenAiCaptureMessageContent,
     ];
 
     /// <summary>Settings only the self host reads.</summary>

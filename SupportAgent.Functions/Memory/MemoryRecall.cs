@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Memory;
 
@@ -17,6 +19,17 @@ public enum MemoryStatus
     TimedOut,
 }
 
+public static class MemoryStatusNames
+{
+    /// <summary>The name a client, a span and a metric see: ok, timeout or unavailable.</summary>
+    public static string Name(this MemoryStatus status) => status switch
+    {
+        MemoryStatus.Ok => "ok",
+        MemoryStatus.TimedOut => "timeout",
+        _ => "unavailable",
+    };
+}
+
 public sealed record RecalledMemories(IReadOnlyList<string> Facts, MemoryStatus Status)
 {
     public static RecalledMemories None(MemoryStatus status) => new([], status);
@@ -26,11 +39,37 @@ public sealed record RecalledMemories(IReadOnlyList<string> Facts, MemoryStatus 
 /// Searches a user's memories for the chat path within a time budget. Memory makes replies better but is never
 /// allowed to stop one: on failure or timeout the reply is made without memories and the response says so.
 /// </summary>
-public sealed partial class MemoryRecall(IMemoryStore store, IOptions<MemoryOptions> options, TimeProvider timeProvider, ILogger<MemoryRecall> logger)
+public sealed partial class MemoryRecall(
+    IMemoryStore store,
+    IOptions<MemoryOptions> options,
+    SupportAgentMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<MemoryRecall> logger)
 {
     private readonly MemoryOptions _options = options.Value;
 
     public async Task<RecalledMemories> RecallAsync(string userId, string query, CancellationToken cancellationToken)
+    {
+        string storeName = store.GetType().Name;
+        using var activity = SupportAgentTelemetry.Source.StartActivity("memory search");
+        activity?.SetTag(SupportAgentTelemetry.MemoryStore, storeName);
+        activity?.SetTag(SupportAgentTelemetry.MemoryTopK, _options.SearchTopK);
+        activity?.SetTag(SupportAgentTelemetry.MemoryBudgetMs, _options.SearchTimeoutMs);
+        long started = timeProvider.GetTimestamp();
+        var recalled = await SearchAsync(userId, query, cancellationToken);
+
+        string status = recalled.Status.Name();
+        metrics.MemorySearched(status, storeName, timeProvider.GetElapsedTime(started));
+        activity?.SetTag(SupportAgentTelemetry.MemoryStatus, status);
+        activity?.SetTag(SupportAgentTelemetry.MemoryCount, recalled.Facts.Count);
+        if (recalled.Status != MemoryStatus.Ok)
+        {
+            activity.Fail(status); // the reply goes on, but this search failed: it shows as one
+        }
+        return recalled;
+    }
+
+    private async Task<RecalledMemories> SearchAsync(string userId, string query, CancellationToken cancellationToken)
     {
         using var budget = new CancellationTokenSource(_options.SearchTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);

@@ -9,6 +9,9 @@ namespace SupportAgent.Functions.Memory;
 /// One exchange to remember, as it travels on the memory-writes queue (Base64 JSON, version 1).
 /// It carries only the new exchange: the user turns since the last assistant turn plus the reply.
 /// An exchange too large for one queue message travels in a blob instead, named by <see cref="PayloadBlob"/>.
+/// <see cref="TraceParent"/>/<see cref="TraceState"/> carry the chat's W3C trace context (storage queues have none of
+/// their own) so the write joins the chat's trace; both are optional, so messages without them (older ones, or from
+/// another producer) are read as before, and a reader that predates them ignores them.
 /// </summary>
 public sealed record MemoryWriteMessage(
     [property: JsonPropertyName("v")] int Version,
@@ -16,7 +19,9 @@ public sealed record MemoryWriteMessage(
     [property: JsonPropertyName("userId")] string UserId,
     [property: JsonPropertyName("createdAt")] DateTimeOffset CreatedAt,
     [property: JsonPropertyName("messages")] IReadOnlyList<ChatTurn>? Messages,
-    [property: JsonPropertyName("payloadBlob")] string? PayloadBlob = null)
+    [property: JsonPropertyName("payloadBlob")] string? PayloadBlob = null,
+    [property: JsonPropertyName("traceparent")] string? TraceParent = null,
+    [property: JsonPropertyName("tracestate")] string? TraceState = null)
 {
     public const int CurrentVersion = 1;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.Options;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Storage;
 using SupportAgent.Functions.Conversation;
+using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Memory;
 
@@ -56,10 +58,39 @@ public sealed class MemoryWriteQueue
         _containerExists = true;
     }
 
-    /// <summary>Enqueues one exchange; returns the message as sent (inline, or pointing at its payload blob).</summary>
+    /// <summary>
+    /// Enqueues one exchange; returns the message as sent (inline, or pointing at its payload blob). The message carries
+    /// the trace context of this send, so the writer's span continues the chat's trace.
+    /// </summary>
     public async Task<MemoryWriteMessage> EnqueueAsync(MemoryWriteMessage message, CancellationToken cancellationToken)
     {
+        using var activity = SupportAgentTelemetry.Source.StartActivity("send " + _queue.Name, ActivityKind.Producer);
+        activity?.SetTag(SupportAgentTelemetry.MessagingSystem, SupportAgentTelemetry.StorageQueues);
+        activity?.SetTag(SupportAgentTelemetry.MessagingDestination, _queue.Name);
+        activity?.SetTag(SupportAgentTelemetry.MessagingOperationType, "send");
+        activity?.SetTag(SupportAgentTelemetry.MessagingOperationName, "send");
+        activity?.SetTag(SupportAgentTelemetry.ExchangeId, message.Id);
+        // Without a listener there is no span of our own, but the caller's (the request's) context still travels.
+        if ((activity ?? Activity.Current) is { IdFormat: ActivityIdFormat.W3C } context)
+        {
+            message = message with { TraceParent = context.Id, TraceState = context.TraceStateString };
+        }
+        try
+        {
+            message = await SendAsync(message, activity, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            activity.Fail(ex.GetType().Name);
+            throw;
+        }
+        return message;
+    }
+
+    private async Task<MemoryWriteMessage> SendAsync(MemoryWriteMessage message, Activity? activity, CancellationToken cancellationToken)
+    {
         byte[] json = message.ToUtf8Json();
+        activity?.SetTag(SupportAgentTelemetry.ClaimCheck, json.Length > MemoryWriteMessage.MaxInlineJsonBytes);
         if (json.Length > MemoryWriteMessage.MaxInlineJsonBytes)
         {
             string blobName = $"{message.CreatedAt:yyyy/MM/dd}/{message.Id}.json";
@@ -69,6 +100,7 @@ public sealed class MemoryWriteQueue
             json = message.ToUtf8Json();
         }
 
+        activity?.SetTag(SupportAgentTelemetry.MessagingBodySize, json.Length);
         // BinaryData + the client's Base64 encoding: exactly what the Functions queue trigger decodes.
         await WithQueueAsync(() => _queue.SendMessageAsync(new BinaryData(json), cancellationToken: cancellationToken));
         return message;

@@ -1,7 +1,10 @@
+using System.Diagnostics;
 using Azure;
 using Microsoft.Extensions.Logging;
+using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Memory;
 
@@ -11,17 +14,85 @@ public sealed class UnreadableMemoryWriteException(string reason) : Exception($"
 /// <summary>
 /// Writes one queued exchange to Mem0 for its user. Any failure throws: the queue trigger then retries the message
 /// after its visibility timeout and, after maxDequeueCount tries, moves it to the poison queue. Nothing is dropped.
+/// Each delivery is one span that continues the chat's trace (the message carries its traceparent) and one count by
+/// outcome; <paramref name="dequeueCount"/> (the trigger's) tells a try the queue will repeat from the last one.
 /// </summary>
-public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue queue, MemoryErasures erasures, ILogger<MemoryWriter> logger)
+public sealed partial class MemoryWriter(
+    IMemoryStore store,
+    MemoryWriteQueue queue,
+    MemoryErasures erasures,
+    HostJson hostJson,
+    SupportAgentMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<MemoryWriter> logger)
 {
-    public async Task WriteAsync(string queueMessage, CancellationToken cancellationToken)
+    public async Task WriteAsync(string queueMessage, long dequeueCount, CancellationToken cancellationToken)
     {
-        if (!MemoryWriteMessage.TryParse(queueMessage, out var message, out string reason))
+        bool readable = MemoryWriteMessage.TryParse(queueMessage, out var message, out string reason);
+        string storeName = store.GetType().Name;
+        using var activity = StartSpan(message, dequeueCount, storeName);
+        try
         {
-            LogUnreadable(logger, reason, queueMessage.Length);
-            throw new UnreadableMemoryWriteException(reason);
+            if (!readable)
+            {
+                LogUnreadable(logger, reason, queueMessage.Length);
+                throw new UnreadableMemoryWriteException(reason);
+            }
+            string outcome = await WriteAsync(message!, cancellationToken);
+            activity?.SetTag(SupportAgentTelemetry.WriteOutcome, outcome);
+            metrics.MemoryWriteFinished(outcome, storeName);
+            if (outcome == WriteOutcomes.Written)
+            {
+                var lag = timeProvider.GetUtcNow() - message!.CreatedAt;
+                activity?.SetTag(SupportAgentTelemetry.WriteLagSeconds, Math.Round(lag.TotalSeconds, 3));
+                metrics.MemoryWritten(lag, storeName);
+            }
         }
+        catch (Exception ex)
+        {
+            // The runtime moves the message to the poison queue when the try that failed was the last one allowed.
+            string outcome = dequeueCount >= hostJson.Queues.MaxDequeueCount ? WriteOutcomes.Poisoned : WriteOutcomes.Retried;
+            activity?.SetTag(SupportAgentTelemetry.WriteOutcome, outcome);
+            activity.Fail(ex switch
+            {
+                UnreadableMemoryWriteException => "unreadable",
+                Mem0Exception { IsTransient: true } => "store_transient",
+                Mem0Exception => "store_refused",
+                _ => ex.GetType().Name,
+            });
+            metrics.MemoryWriteFinished(outcome, storeName);
+            throw;
+        }
+    }
 
+    /// <summary>The delivery's span: a child of the chat's send when the message carries its trace context, linked to the trigger's own.</summary>
+    private Activity? StartSpan(MemoryWriteMessage? message, long dequeueCount, string storeName)
+    {
+        ActivityContext.TryParse(message?.TraceParent, message?.TraceState, isRemote: true, out var chat);
+        var trigger = Activity.Current;
+        var activity = SupportAgentTelemetry.Source.StartActivity("process " + queue.QueueName, ActivityKind.Consumer, chat,
+            links: chat != default && trigger is not null ? [new ActivityLink(trigger.Context)] : null);
+        if (activity is not null)
+        {
+            activity.SetTag(SupportAgentTelemetry.MessagingSystem, SupportAgentTelemetry.StorageQueues);
+            activity.SetTag(SupportAgentTelemetry.MessagingDestination, queue.QueueName);
+            activity.SetTag(SupportAgentTelemetry.MessagingOperationType, "process");
+            activity.SetTag(SupportAgentTelemetry.MessagingOperationName, "process");
+            activity.SetTag(SupportAgentTelemetry.DequeueCount, dequeueCount);
+            activity.SetTag(SupportAgentTelemetry.MemoryStore, storeName);
+            if (message is not null)
+            {
+                activity.SetTag(SupportAgentTelemetry.ExchangeId, message.Id);
+                activity.SetTag(SupportAgentTelemetry.UserRef, UserRef.For(message.UserId));
+                activity.SetTag(SupportAgentTelemetry.ClaimCheck, message.PayloadBlob is not null);
+            }
+        }
+        return activity;
+    }
+
+    /// <summary>Writes (or drops) one readable exchange; returns the outcome, or throws for the queue to retry.</summary>
+    private async Task<string> WriteAsync(MemoryWriteMessage message, CancellationToken cancellationToken)
+    {
         string userRef = UserRef.For(message.UserId);
         if (await IsForgottenAsync(message, cancellationToken))
         {
@@ -29,7 +100,7 @@ public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue qu
             // replayed from the poison queue) is never written back. Completing the message removes it.
             LogDroppedForgotten(logger, message.Id, userRef);
             await DeletePayloadAsync(message, cancellationToken);
-            return;
+            return WriteOutcomes.Forgotten;
         }
 
         try
@@ -43,7 +114,7 @@ public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue qu
             {
                 // The payload is deleted only after a successful write, so this is a redelivery of a finished exchange.
                 LogPayloadGone(logger, message.Id, userRef);
-                return;
+                return WriteOutcomes.AlreadyWritten;
             }
             await store.AddAsync(new MemoryExchange(message.Id, message.UserId, message.CreatedAt, turns), cancellationToken);
             LogWritten(logger, message.Id, userRef, turns.Count);
@@ -83,6 +154,7 @@ public sealed partial class MemoryWriter(IMemoryStore store, MemoryWriteQueue qu
 
         // After the write: a retry of this message (at-least-once) must still find its payload until it is done.
         await DeletePayloadAsync(message, cancellationToken);
+        return WriteOutcomes.Written;
     }
 
     private async Task<bool> IsForgottenAsync(MemoryWriteMessage message, CancellationToken cancellationToken) =>

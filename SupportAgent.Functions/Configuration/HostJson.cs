@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 
-namespace SupportAgent.SelfHost;
+namespace SupportAgent.Functions.Configuration;
 
 /// <summary>The queue trigger settings of host.json's <c>extensions.queues</c>, with the Functions runtime's defaults.</summary>
 public sealed class QueueTriggerSettings
@@ -15,7 +15,7 @@ public sealed class QueueTriggerSettings
 
 /// <summary>
 /// Reads the same host.json the Functions host reads, so the self host serves the same routes and retries queue
-/// messages the same way. Like the Functions host, app settings named <c>AzureFunctionsJobHost__path__to__value</c>
+/// messages the same way, and the memory writer knows which try is the last. Like the Functions host, app settings named <c>AzureFunctionsJobHost__path__to__value</c>
 /// override single host.json values (for example <c>AzureFunctionsJobHost__extensions__queues__maxDequeueCount</c>).
 /// </summary>
 public sealed class HostJson
@@ -28,6 +28,9 @@ public sealed class HostJson
 
     /// <summary>host.json's <c>logging</c> section: its <c>logLevel</c> map uses the same category prefixes as ILogger filters.</summary>
     public required IConfigurationSection Logging { get; init; }
+
+    /// <summary>Where both hosts find host.json: next to the app (the build copies it there).</summary>
+    public static string DefaultPath => Path.Combine(AppContext.BaseDirectory, "host.json");
 
     public static HostJson Load(string path, IConfiguration appSettings)
     {
