@@ -52,12 +52,16 @@ public sealed class TelemetryExportTests
         await Assert.ThrowsAsync<Mem0Exception>(() => writer.Run(json, 1, CancellationToken.None));
         await Assert.ThrowsAsync<Mem0Exception>(() => writer.Run(json, 5, CancellationToken.None));
         await writer.Run(json, 2, CancellationToken.None);
+        // A user who asked to be forgotten: an exchange made before that is dropped, and counted as such.
+        await app.Services.GetRequiredService<MemoryErasures>().RecordAsync("user-gone", DateTimeOffset.UtcNow, CancellationToken.None);
+        await writer.Run(Encoding.UTF8.GetString(new MemoryWriteMessage(1, "exchange-f", "user-gone", DateTimeOffset.UtcNow.AddMinutes(-1),
+            [new ChatTurn("user", "Remember me")]).ToUtf8Json()), 1, CancellationToken.None);
 
         Assert.Equal(["model_error", "ok", "ok", "rejected"],
             chats.GetMeasurementSnapshot().Select(m => (string)m.Tags[SupportAgentTelemetry.ChatOutcome]!).Order());
         Assert.Equal(["ok", "unavailable", "unavailable"],
             searches.GetMeasurementSnapshot().Select(m => (string)m.Tags[SupportAgentTelemetry.MemoryStatus]!).Order());
-        Assert.Equal([WriteOutcomes.Retried, WriteOutcomes.Poisoned, WriteOutcomes.Written],
+        Assert.Equal([WriteOutcomes.Retried, WriteOutcomes.Poisoned, WriteOutcomes.Written, WriteOutcomes.Forgotten],
             writes.GetMeasurementSnapshot().Select(m => (string)m.Tags[SupportAgentTelemetry.WriteOutcome]!));
         Assert.InRange(Assert.Single(lag.GetMeasurementSnapshot()).Value, 600, 3600);
     }
