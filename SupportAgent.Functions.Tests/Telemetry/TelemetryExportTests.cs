@@ -17,6 +17,9 @@ namespace SupportAgent.Functions.Tests.Telemetry;
 /// <summary>Metrics by outcome, and export to the destinations the settings name (a local sink stands in for both).</summary>
 public sealed class TelemetryExportTests
 {
+    // Unique per test class run: erasure records ("forget me") live in the storage account all tests share.
+    private static readonly string User = "user-" + Guid.NewGuid().ToString("N")[..8];
+
     [Fact]
     public async Task Metrics_count_chats_by_outcome_searches_by_status_and_writes_by_outcome_with_their_lag()
     {
@@ -27,25 +30,25 @@ public sealed class TelemetryExportTests
         using var writes = new MetricCollector<long>(meters, SupportAgentTelemetry.Name, "supportagent.memory.writes");
         using var lag = new MetricCollector<double>(meters, SupportAgentTelemetry.Name, "supportagent.memory.write.lag");
 
-        using (var ok = await app.PostChatAsync("user-001", ("user", "Hello")))
-        using (var rejected = await app.PostChatAsync("user-001", ("assistant", "Hello")))
+        using (var ok = await app.PostChatAsync(User, ("user", "Hello")))
+        using (var rejected = await app.PostChatAsync(User, ("assistant", "Hello")))
         {
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             Assert.Equal(HttpStatusCode.BadRequest, rejected.StatusCode);
         }
         app.Mem0.SearchFaults.FailAlways(FakeFault.WithStatus(400));
-        using (var degraded = await app.PostChatAsync("user-001", ("user", "Hello")))
+        using (var degraded = await app.PostChatAsync(User, ("user", "Hello")))
         {
             Assert.Equal("unavailable", (await degraded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("memory").GetString());
         }
         app.Model.Faults.FailNext(1, FakeFault.WithStatus(400));
-        using (var modelError = await app.PostChatAsync("user-001", ("user", "Hello")))
+        using (var modelError = await app.PostChatAsync(User, ("user", "Hello")))
         {
             Assert.Equal(HttpStatusCode.BadGateway, modelError.StatusCode);
         }
 
         // Deliveries of one exchange created ten minutes ago: refused on the first try and on the last allowed (5th) one, then written.
-        string json = Encoding.UTF8.GetString(new MemoryWriteMessage(1, "exchange-m", "user-001", DateTimeOffset.UtcNow.AddMinutes(-10),
+        string json = Encoding.UTF8.GetString(new MemoryWriteMessage(1, "exchange-m", User, DateTimeOffset.UtcNow.AddMinutes(-10),
             [new ChatTurn("user", "My order #5 is late")]).ToUtf8Json());
         var writer = ActivatorUtilities.CreateInstance<MemoryWriterFunction>(app.Services);
         app.Mem0.AddFaults.FailNext(2, FakeFault.WithStatus(400));
@@ -53,8 +56,8 @@ public sealed class TelemetryExportTests
         await Assert.ThrowsAsync<Mem0Exception>(() => writer.Run(json, 5, CancellationToken.None));
         await writer.Run(json, 2, CancellationToken.None);
         // A user who asked to be forgotten: an exchange made before that is dropped, and counted as such.
-        await app.Services.GetRequiredService<MemoryErasures>().RecordAsync("user-gone", DateTimeOffset.UtcNow, CancellationToken.None);
-        await writer.Run(Encoding.UTF8.GetString(new MemoryWriteMessage(1, "exchange-f", "user-gone", DateTimeOffset.UtcNow.AddMinutes(-1),
+        await app.Services.GetRequiredService<MemoryErasures>().RecordAsync(User + "-gone", DateTimeOffset.UtcNow, CancellationToken.None);
+        await writer.Run(Encoding.UTF8.GetString(new MemoryWriteMessage(1, "exchange-f", User + "-gone", DateTimeOffset.UtcNow.AddMinutes(-1),
             [new ChatTurn("user", "Remember me")]).ToUtf8Json()), 1, CancellationToken.None);
 
         Assert.Equal(["model_error", "ok", "ok", "rejected"],
@@ -87,7 +90,7 @@ public sealed class TelemetryExportTests
             },
         });
 
-        using var response = await app.PostChatAsync("user-001", ("user", "Hello"));
+        using var response = await app.PostChatAsync(User, ("user", "Hello"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         string exchangeId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("exchangeId").GetString()!;
         byte[] id = Encoding.UTF8.GetBytes(exchangeId);

@@ -19,6 +19,9 @@ namespace SupportAgent.Functions.Tests.Telemetry;
 /// </summary>
 public sealed class TracingTests
 {
+    // Unique per test class run: erasure records ("forget me") live in the storage account all tests share.
+    private static readonly string User = "user-" + Guid.NewGuid().ToString("N")[..8];
+
     private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(60);
 
     private static async Task<string> ExchangeIdOf(HttpResponseMessage response)
@@ -47,9 +50,9 @@ public sealed class TracingTests
     public async Task One_chat_is_one_trace_from_the_request_to_the_memory_write()
     {
         await using var app = await TestService.StartAsync(new TestServiceOptions { RunQueueListener = true, CaptureTelemetry = true });
-        app.Mem0.Seed("user-001", "Order #1234 has not arrived");
+        app.Mem0.Seed(User, "Order #1234 has not arrived");
 
-        using var response = await app.PostChatAsync("user-001", ("user", "Any news on my order?"));
+        using var response = await app.PostChatAsync(User, ("user", "Any news on my order?"));
         string exchangeId = await ExchangeIdOf(response);
 
         var write = await app.Telemetry.WaitForAsync("process " + app.QueueName, exchangeId, WriteTimeout);
@@ -83,7 +86,7 @@ public sealed class TracingTests
             && (s.GetTagItem("url.full") as string ?? "").EndsWith("/chat/completions", StringComparison.Ordinal)); // its HTTP request
 
         Assert.Equal("ok", chat.GetTagItem(SupportAgentTelemetry.ChatOutcome));
-        Assert.Equal(UserRef.For("user-001"), chat.GetTagItem(SupportAgentTelemetry.UserRef));
+        Assert.Equal(UserRef.For(User), chat.GetTagItem(SupportAgentTelemetry.UserRef));
         Assert.Equal(app.QueueName, send.GetTagItem(SupportAgentTelemetry.MessagingDestination));
         Assert.Equal(false, send.GetTagItem(SupportAgentTelemetry.ClaimCheck));
         Assert.True((int)send.GetTagItem(SupportAgentTelemetry.MessagingBodySize)! > 0);
@@ -103,7 +106,7 @@ public sealed class TracingTests
         var callerTrace = ActivityTraceId.CreateRandom();
         var callerSpan = ActivitySpanId.CreateRandom();
 
-        using var response = await PostWithTraceparentAsync(app, $"00-{callerTrace}-{callerSpan}-01", "user-001", "Hello");
+        using var response = await PostWithTraceparentAsync(app, $"00-{callerTrace}-{callerSpan}-01", User, "Hello");
         string exchangeId = await ExchangeIdOf(response);
         await app.Mem0.WaitForAddsAsync(1, WriteTimeout);
 
@@ -122,7 +125,7 @@ public sealed class TracingTests
         await using var app = await TestService.StartAsync(new TestServiceOptions { RunQueueListener = true });
         var callerTrace = ActivityTraceId.CreateRandom();
 
-        using var response = await PostWithTraceparentAsync(app, $"00-{callerTrace}-{ActivitySpanId.CreateRandom()}-01", "user-001", "Hello");
+        using var response = await PostWithTraceparentAsync(app, $"00-{callerTrace}-{ActivitySpanId.CreateRandom()}-01", User, "Hello");
         await ExchangeIdOf(response);
         await app.Mem0.WaitForAddsAsync(1, WriteTimeout);
 
@@ -141,7 +144,7 @@ public sealed class TracingTests
             Settings = new Dictionary<string, string?> { ["OTEL_SDK_DISABLED"] = "true" },
         });
 
-        using var response = await app.PostChatAsync("user-001", ("user", "Hello"));
+        using var response = await app.PostChatAsync(User, ("user", "Hello"));
         await ExchangeIdOf(response);
         await app.Mem0.WaitForAddsAsync(1, WriteTimeout);
 
@@ -156,11 +159,11 @@ public sealed class TracingTests
         await using var app = await TestService.StartAsync(new TestServiceOptions { CaptureTelemetry = true });
         string exchangeId = Guid.NewGuid().ToString("N");
         // A version-1 message as queued before trace context existed (or by another producer).
-        string json = $$"""{"v":1,"id":"{{exchangeId}}","userId":"user-001","createdAt":"2026-01-01T00:00:00Z","messages":[{"role":"user","content":"My order #77 is late"}]{{traceFields}}}""";
+        string json = $$"""{"v":1,"id":"{{exchangeId}}","userId":"{{User}}","createdAt":"2026-01-01T00:00:00Z","messages":[{"role":"user","content":"My order #77 is late"}]{{traceFields}}}""";
 
         await ActivatorUtilities.CreateInstance<MemoryWriterFunction>(app.Services).Run(json, 1, CancellationToken.None);
 
-        Assert.Contains("My order #77 is late", app.Mem0.MemoriesOf("user-001").Select(m => m.Text));
+        Assert.Contains("My order #77 is late", app.Mem0.MemoriesOf(User).Select(m => m.Text));
         var write = app.Telemetry.Find("process " + app.QueueName, exchangeId)!;
         Assert.Equal(default, write.ParentSpanId);
         Assert.Equal(WriteOutcomes.Written, write.GetTagItem(SupportAgentTelemetry.WriteOutcome));
@@ -216,7 +219,7 @@ public sealed class TracingTests
         });
         app.Model.Responder = _ => "Your order is on its way.";
 
-        using var response = await app.PostChatAsync("user-001", ("user", "Where is order #31337?"));
+        using var response = await app.PostChatAsync(User, ("user", "Where is order #31337?"));
         string exchangeId = await ExchangeIdOf(response);
 
         var chat = app.Telemetry.Find("chat turn", exchangeId)!;
