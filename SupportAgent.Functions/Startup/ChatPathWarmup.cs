@@ -13,6 +13,8 @@ using Microsoft.Extensions.AI;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Telemetry;
+using OpenTelemetry;
 
 namespace SupportAgent.Functions.Startup;
 
@@ -39,6 +41,8 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        // Not traffic: no spans (the SDK's suppression scope) and no measurements (metrics nothing listens to).
+        using var noTelemetry = SuppressInstrumentationScope.Begin();
         try
         {
             using var scope = services.CreateScope();
@@ -47,7 +51,7 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
 
             var (request, _) = ChatRequestReader.Parse(SampleRequest);
             var memories = CannedStore(sp) is { } store
-                ? await new MemoryRecall(store, sp.GetRequiredService<IOptions<MemoryOptions>>(), TimeProvider.System, NullLogger<MemoryRecall>.Instance)
+                ? await new MemoryRecall(store, sp.GetRequiredService<IOptions<MemoryOptions>>(), SupportAgentMetrics.Unobserved(), TimeProvider.System, NullLogger<MemoryRecall>.Instance)
                     .RecallAsync(request!.UserId, request.LastUserMessage, cancellationToken)
                 : new RecalledMemories(["Order has not arrived"], MemoryStatus.Ok);
 
@@ -61,7 +65,7 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             }
 
             _ = new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, "warm-up", request.UserId, DateTimeOffset.UtcNow, request.Messages).ToUtf8Json();
-            await WriteAsync(sp, new OkObjectResult(new Chat.ChatResponse(reply, memories.Facts.Count, ChatService.StatusName(memories.Status), true, "warm-up")));
+            await WriteAsync(sp, new OkObjectResult(new Chat.ChatResponse(reply, memories.Facts.Count, memories.Status.Name(), true, "warm-up")));
             await WriteAsync(sp, ChatProblems.Input(new ChatInputProblem(StatusCodes.Status400BadRequest, "userId", "warm-up")));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -44,8 +44,12 @@ public sealed class SupportAgentMetrics
     private readonly Histogram<double> _writeLag;
 
     public SupportAgentMetrics(IMeterFactory meterFactory)
+        : this(meterFactory.Create(SupportAgentTelemetry.Name))
     {
-        var meter = meterFactory.Create(SupportAgentTelemetry.Name);
+    }
+
+    private SupportAgentMetrics(Meter meter)
+    {
         _chats = meter.CreateCounter<long>("supportagent.chat.requests", "{request}",
             "Chat requests by outcome: ok, rejected (bad input), model_error, error, cancelled.");
         _searchDuration = meter.CreateHistogram<double>("supportagent.memory.search.duration", "s",
@@ -57,6 +61,9 @@ public sealed class SupportAgentMetrics
             "From the exchange's reply to its memory write: queue wait, retries and the store's own time.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600] });
     }
+
+    /// <summary>Metrics no pipeline listens to (a meter of another name), for work that is not traffic, such as the start-up warm-up.</summary>
+    public static SupportAgentMetrics Unobserved() => new(new Meter(SupportAgentTelemetry.Name + ".Unobserved"));
 
     public void ChatCompleted(string outcome) =>
         _chats.Add(1, new KeyValuePair<string, object?>(SupportAgentTelemetry.ChatOutcome, outcome));
