@@ -10,7 +10,7 @@ using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Memory;
-using SupportAgent.Functions.Memory.Local;
+using SupportAgent.Functions.Memory.BuiltIn;
 using SupportAgent.Functions.Memory.Mem0;
 using SupportAgent.Functions.Startup;
 using SupportAgent.Functions.Storage;
@@ -32,12 +32,12 @@ public static class ServiceRegistration
         services.TryAddSingleton(_ => HostJson.Load(HostJson.DefaultPath, configuration));
 
         services.AddOptions<ModelOptions>().Bind(configuration).ValidateOnStart();
-        services.AddOptions<Mem0Options>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<MemoryStoreOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<MemoryOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<ChatOptions>().Bind(configuration);
         services.AddOptions<StorageOptions>().Configure(o => StorageOptions.Bind(o, configuration)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Mem0Options>, Mem0OptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryStoreOptions>, MemoryStoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
         services.AddOptions<AuthOptions>().Bind(configuration).ValidateOnStart();
@@ -48,29 +48,33 @@ public static class ServiceRegistration
         // outage seen by the queue writer must not open the circuit for the chat path's searches.
         services.AddHttpClient<Mem0PlatformClient>((sp, http) =>
             {
-                var o = sp.GetRequiredService<IOptions<Mem0Options>>().Value;
-                http.BaseAddress = o.BaseAddress;
-                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", o.ApiKey);
+                var o = sp.GetRequiredService<IOptions<MemoryStoreOptions>>().Value;
+                http.BaseAddress = o.Mem0BaseAddress;
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", o.Mem0ApiKey);
             })
             .AddStandardResilienceHandler().Configure(ConfigureMem0Resilience)
             .SelectPipelineBy(_ => Mem0PipelineKey);
         services.AddHttpClient<Mem0ServerClient>((sp, http) =>
             {
-                var o = sp.GetRequiredService<IOptions<Mem0Options>>().Value;
-                http.BaseAddress = o.BaseAddress;
-                if (!string.IsNullOrWhiteSpace(o.ApiKey))
+                var o = sp.GetRequiredService<IOptions<MemoryStoreOptions>>().Value;
+                http.BaseAddress = o.Mem0BaseAddress;
+                if (o.Mem0ApiKey is { } key)
                 {
-                    http.DefaultRequestHeaders.Add("X-API-Key", o.ApiKey);
+                    http.DefaultRequestHeaders.Add("X-API-Key", key);
                 }
             })
             .AddStandardResilienceHandler().Configure(ConfigureMem0Resilience)
             .SelectPipelineBy(_ => Mem0PipelineKey);
-        services.AddSingleton<LocalMemoryStore>();
-        services.AddTransient<IMemoryStore>(sp => sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api switch
+        // The built-in store: one embedding generator for the app (its model loads once, on first use or at start, and
+        // never when Mem0 is used), replaceable by any other IEmbeddingGenerator registered before this call.
+        services.TryAddSingleton<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>, MiniLmEmbeddingGenerator>();
+        services.AddSingleton<BuiltInMemoryStore>();
+        services.AddHostedService<MemoryStoreStartup>();
+        services.AddTransient<IMemoryStore>(sp => sp.GetRequiredService<IOptions<MemoryStoreOptions>>().Value.Kind switch
         {
-            Mem0Api.Server => sp.GetRequiredService<Mem0ServerClient>(),
-            Mem0Api.Local => sp.GetRequiredService<LocalMemoryStore>(),
-            _ => sp.GetRequiredService<Mem0PlatformClient>(),
+            MemoryStoreKind.Mem0Server => sp.GetRequiredService<Mem0ServerClient>(),
+            MemoryStoreKind.Mem0Platform => sp.GetRequiredService<Mem0PlatformClient>(),
+            _ => sp.GetRequiredService<BuiltInMemoryStore>(),
         });
 
         // The model client lives for the app's lifetime, so its connections are recycled by the handler instead.

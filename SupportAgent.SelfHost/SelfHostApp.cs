@@ -9,8 +9,6 @@ using SupportAgent.Functions;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
-using SupportAgent.Functions.Memory.Local;
-using SupportAgent.Functions.Memory.Mem0;
 using SupportAgent.Functions.Startup;
 using SupportAgent.Functions.Storage;
 using SupportAgent.Functions.Telemetry;
@@ -257,13 +255,13 @@ public static class SelfHostApp
                 log.LogWarning("{Notice}", notice);
             }
             var model = app.Services.GetRequiredService<IOptions<ModelOptions>>().Value;
-            var mem0 = app.Services.GetRequiredService<IOptions<Mem0Options>>().Value;
+            var store = app.Services.GetRequiredService<IOptions<MemoryStoreOptions>>().Value;
             var memory = app.Services.GetRequiredService<IOptions<MemoryOptions>>().Value;
             log.LogInformation(
                 "SupportAgent on {Urls}: {Page}{Routes}" + Environment.NewLine + "model: {Model}; memory: {Memory}; storage: {Storage}, queue {Queue}" +
                 Environment.NewLine + "settings file: {SettingsFile}; CORS origins: {Origins}. Ctrl-C stops it.",
                 string.Join(", ", app.Urls), app.Environment.WebRootFileProvider.GetFileInfo("index.html").Exists ? "the chat page at /; " : "",
-                string.Join("; ", routes), SelfHostBanner.Model(model), SelfHostBanner.Memory(mem0),
+                string.Join("; ", routes), SelfHostBanner.Model(model), SelfHostBanner.Memory(store),
                 SelfHostBanner.Storage(app.Services.GetRequiredService<StorageClients>()), memory.QueueName,
                 local.Path ?? "(none)", origins.Length == 0 ? "(none)" : string.Join(",", origins));
         });
@@ -271,8 +269,8 @@ public static class SelfHostApp
     }
 
     /// <summary>
-    /// What a developer's machine lacks but a deployment never does: storage defaults to the local emulator, and with
-    /// no Mem0 settings at all memory uses the local store instead of failing. The Functions app has no such defaults.
+    /// What a developer's machine lacks but a deployment never does: storage defaults to the local emulator. (Memory
+    /// needs no default here: without Mem0 settings both hosts use the built-in store, and say so at start.)
     /// </summary>
     private static List<string> ApplyDevelopmentDefaults(ConfigurationManager configuration)
     {
@@ -283,11 +281,6 @@ public static class SelfHostApp
         {
             defaults[SettingNames.Storage] = "UseDevelopmentStorage=true";
             notices.Add($"{SettingNames.Storage} is not set: using the local storage emulator (Azurite on 127.0.0.1:10000-10002).");
-        }
-        if (new[] { SettingNames.Mem0Api, SettingNames.Mem0ApiKey, SettingNames.Mem0BaseUrl }.All(k => string.IsNullOrWhiteSpace(configuration[k])))
-        {
-            defaults[SettingNames.Mem0Api] = "local";
-            notices.Add($"No Mem0 settings ({SettingNames.Mem0ApiKey}, {SettingNames.Mem0BaseUrl}): memories are kept by the local store in the storage account (table '{LocalMemoryStore.TableName}'). Set {SettingNames.Mem0ApiKey} to use Mem0.");
         }
         if (defaults.Count > 0)
         {

@@ -1,6 +1,6 @@
 using SupportAgent.Functions.Chat;
-using SupportAgent.Functions.Memory.Local;
-using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Memory.BuiltIn;
 using SupportAgent.Functions.Storage;
 
 namespace SupportAgent.SelfHost;
@@ -12,11 +12,11 @@ internal static class SelfHostBanner
         ? $"Azure OpenAI deployment {o.AzureDeployment?.Trim()} at {Authority(o.AzureEndpoint)}"
         : $"{o.ModelName} at {(string.IsNullOrWhiteSpace(o.OpenAiBaseUrl) ? "api.openai.com" : Authority(o.OpenAiBaseUrl))}";
 
-    public static string Memory(Mem0Options o) => o.Api switch
+    public static string Memory(MemoryStoreOptions o) => o.Kind switch
     {
-        Mem0Api.Local => $"local store (table '{LocalMemoryStore.TableName}' in the storage account)",
-        Mem0Api.Server => $"Mem0 server at {o.BaseAddress.Authority}",
-        _ => $"Mem0 Platform at {o.BaseAddress.Authority}",
+        MemoryStoreKind.BuiltIn => $"built-in store (table '{BuiltInMemoryStore.TableName}' in the storage account; {o.Reason})",
+        MemoryStoreKind.Mem0Server => $"Mem0 server at {o.Mem0BaseAddress.Authority}",
+        _ => $"Mem0 Platform at {o.Mem0BaseAddress.Authority}",
     };
 
     public static string Storage(StorageClients storage)

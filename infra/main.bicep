@@ -55,21 +55,22 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 // ---------------------------------------------------------------------------------------------------------------
-// Mem0
+// Memory store: built in (this storage account) or Mem0
 // ---------------------------------------------------------------------------------------------------------------
 
 @allowed([
-  'platform'
-  'server'
+  'builtin'
+  'mem0-platform'
+  'mem0-server'
 ])
-@description('MEM0_API: "platform" for the hosted Mem0 Platform (api.mem0.ai, needs a key), "server" for a self-hosted Mem0 REST server (needs mem0BaseUrl).')
-param mem0Api string = 'platform'
+@description('MEMORY_STORE: "builtin" keeps memories in this storage account (table "usermemories", embeddings computed in the app; no external service), "mem0-platform" uses the hosted Mem0 Platform (api.mem0.ai, needs a key), "mem0-server" a self-hosted Mem0 REST server (needs mem0BaseUrl).')
+param memoryStore string = 'builtin'
 
-@description('MEM0_BASE_URL: base URL of the Mem0 API. Empty: https://api.mem0.ai (platform). Required with mem0Api=server.')
+@description('MEM0_BASE_URL: base URL of the Mem0 API. Empty: https://api.mem0.ai (mem0-platform). Required with memoryStore=mem0-server.')
 param mem0BaseUrl string = ''
 
 @secure()
-@description('Mem0 API key, stored in Key Vault as secret "mem0-api-key". With mem0Api=platform the app always reads that secret: leave this empty to set the secret yourself (docs/deploy.md). With mem0Api=server it is used only when given.')
+@description('Mem0 API key, stored in Key Vault as secret "mem0-api-key". With memoryStore=mem0-platform the app always reads that secret: leave this empty to set the secret yourself (docs/deploy.md). Otherwise it is used only when given.')
 param mem0ApiKey string = ''
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -348,7 +349,7 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
 }
 
 // Mem0: the Platform always needs a key, so the app always reads the secret there; a self-hosted server only when one is given.
-var useMem0Key = mem0Api == 'platform' || !empty(mem0ApiKey)
+var useMem0Key = memoryStore == 'mem0-platform' || !empty(mem0ApiKey)
 
 resource mem0Secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(mem0ApiKey)) {
   parent: keyVault
@@ -600,8 +601,8 @@ var appSettings = {
   OPENAI_MODEL: deployAzureOpenAi ? '' : openAiModel
   OPENAI_TIMEOUT_SECONDS: string(openAiTimeoutSeconds)
 
-  // Mem0.
-  MEM0_API: mem0Api
+  // Memory store (and Mem0's connection when it is Mem0).
+  MEMORY_STORE: memoryStore
   MEM0_API_KEY: useMem0Key ? mem0KeyReference : ''
   MEM0_BASE_URL: mem0BaseUrl
 

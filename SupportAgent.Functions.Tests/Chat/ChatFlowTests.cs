@@ -174,11 +174,11 @@ public sealed class ChatFlowTests
     }
 
     [Fact]
-    public async Task The_local_store_unreachable_still_answers_without_memories()
+    public async Task The_built_in_store_unreachable_still_answers_without_memories()
     {
         await using var app = await TestService.StartAsync(new TestServiceOptions
         {
-            LocalMemory = true,
+            BuiltInMemory = true,
             Settings = new Dictionary<string, string?> { ["AzureWebJobsStorage"] = UnreachableStorage() },
             StorageReachableAtStart = false,
         });

@@ -91,7 +91,7 @@ public sealed class BuildOutputTests
 
         Assert.Equal("dotnet-isolated", values.GetProperty("FUNCTIONS_WORKER_RUNTIME").GetString());
         Assert.Equal("memory-writes", values.GetProperty("MEMORY_QUEUE_NAME").GetString()); // the trigger's %MEMORY_QUEUE_NAME%
-        foreach (var setting in new[] { "AzureWebJobsStorage", "OPENAI_API_KEY", "OPENAI_MODEL", "MEM0_API_KEY", "MEM0_API", "MEM0_BASE_URL" })
+        foreach (var setting in new[] { "AzureWebJobsStorage", "OPENAI_API_KEY", "OPENAI_MODEL", "MEMORY_STORE", "MEM0_API_KEY", "MEM0_BASE_URL" })
         {
             Assert.True(values.TryGetProperty(setting, out _), setting);
         }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Hosting;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Memory;
-using SupportAgent.Functions.Memory.Local;
+using SupportAgent.Functions.Memory.BuiltIn;
 using SupportAgent.Functions.Memory.Mem0;
 using SupportAgent.Functions.Telemetry;
 
@@ -59,18 +59,37 @@ public sealed class CompositionTests
     }
 
     [Theory]
-    [InlineData("platform", typeof(Mem0PlatformClient))]
-    [InlineData("server", typeof(Mem0ServerClient))]
-    [InlineData("local", typeof(LocalMemoryStore))]
-    public void MEM0_API_selects_the_client(string api, Type expected)
+    [InlineData("MEMORY_STORE=mem0-platform", typeof(Mem0PlatformClient))]
+    [InlineData("MEMORY_STORE=mem0-server", typeof(Mem0ServerClient))]
+    [InlineData("MEMORY_STORE=builtin", typeof(BuiltInMemoryStore))]
+    [InlineData("MEM0_API=platform", typeof(Mem0PlatformClient))]
+    [InlineData("MEM0_API=server", typeof(Mem0ServerClient))]
+    [InlineData("MEM0_API=local", typeof(BuiltInMemoryStore))]
+    [InlineData("MEMORY_STORE=builtin;MEM0_API=server", typeof(BuiltInMemoryStore))] // the new setting wins
+    public void The_store_setting_or_the_older_MEM0_API_selects_the_store(string changes, Type expected)
     {
-        var settings = Complete();
-        settings["MEM0_API"] = api;
+        var settings = Apply(Complete(), changes);
         settings["MEM0_BASE_URL"] = "http://localhost:8888";
         using var host = Build(settings);
 
         Assert.Empty(SettingsCheck.FindProblems(host.Services));
         Assert.IsType(expected, host.Services.GetRequiredService<IMemoryStore>());
+    }
+
+    [Theory]
+    [InlineData("no Mem0 setting at all", "MEM0_API_KEY=")]
+    [InlineData("the example file's placeholders", "MEM0_API_KEY=m0-...;MEM0_BASE_URL=https://api.mem0.ai")]
+    [InlineData("a placeholder in angle brackets", "MEM0_API_KEY=<your mem0 key>")]
+    [InlineData("empty values", "MEMORY_STORE=;MEM0_API=;MEM0_API_KEY=;MEM0_BASE_URL=")]
+    public void Without_a_real_Mem0_setting_the_built_in_store_is_used(string why, string changes)
+    {
+        using var host = Build(Apply(Complete(), changes));
+
+        var problems = SettingsCheck.FindProblems(host.Services);
+        Assert.True(problems.Count == 0, why + ": " + string.Join(" | ", problems));
+        Assert.IsType<BuiltInMemoryStore>(host.Services.GetRequiredService<IMemoryStore>());
+        // Nothing is loaded for it until the host starts (then in the background) or the first search.
+        Assert.False(((MiniLmEmbeddingGenerator)host.Services.GetRequiredService<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>>()).IsLoaded);
     }
 
     [Theory]
@@ -90,7 +109,11 @@ public sealed class CompositionTests
 
     [Theory]
     [InlineData("OPENAI_API_KEY=", "OPENAI_API_KEY")]
-    [InlineData("MEM0_API_KEY=", "MEM0_API_KEY")]
+    [InlineData("MEMORY_STORE=mem0-platform;MEM0_API_KEY=", "MEM0_API_KEY")]
+    [InlineData("MEM0_API=platform;MEM0_API_KEY=m0-...", "MEM0_API_KEY")]
+    [InlineData("MEMORY_STORE=mem0-server;MEM0_API_KEY=", "MEM0_BASE_URL")]
+    [InlineData("MEMORY_STORE=mem0", "MEMORY_STORE")]
+    [InlineData("MEM0_API_KEY=;MEM0_BASE_URL=http://localhost:8888", "MEMORY_STORE")]
     [InlineData("AzureWebJobsStorage=", "AzureWebJobsStorage")]
     [InlineData("AZURE_OPENAI_ENDPOINT=https://x.openai.azure.com/", "AZURE_OPENAI_DEPLOYMENT")]
     [InlineData("AZURE_OPENAI_DEPLOYMENT=gpt", "AZURE_OPENAI_ENDPOINT")]

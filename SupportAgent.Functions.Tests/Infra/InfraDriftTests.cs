@@ -19,8 +19,10 @@ public sealed class InfraDriftTests
         // Alternatives to __accountName for custom endpoints (private endpoints, Azurite, sovereign clouds); the account name suffices.
         [SettingNames.StorageQueueServiceUri] = "alternative to __accountName; not needed for a public-cloud account",
         [SettingNames.StorageBlobServiceUri] = "alternative to __accountName; not needed for a public-cloud account",
-        // Tables (erasure records, the local memory store) are found from __accountName like queues and blobs.
+        // Tables (erasure records, the built-in memory store) are found from __accountName like queues and blobs.
         [SettingNames.StorageTableServiceUri] = "alternative to __accountName; not needed for a public-cloud account",
+        // The older way to choose the store; the Bicep sets MEMORY_STORE, which wins over it.
+        [SettingNames.Mem0Api] = "legacy alias of MEMORY_STORE (platform, server, local); the Bicep sets MEMORY_STORE",
         // Only for a user-assigned identity; the app runs with its system-assigned identity.
         [SettingNames.StorageCredential] = "user-assigned identity only; the app uses its system-assigned identity",
         [SettingNames.StorageClientId] = "user-assigned identity only; the app uses its system-assigned identity",
@@ -61,7 +63,7 @@ public sealed class InfraDriftTests
         SettingNames.MemorySearchTopK,        // ints: an empty value fails binding
         SettingNames.MemorySearchTimeoutMs,
         SettingNames.OpenAiTimeoutSeconds,
-        SettingNames.Mem0Api,
+        SettingNames.MemoryStore,
         SettingNames.AuthMode,                // who /api/me trusts: stated, never left to a default by accident
     ];
 

@@ -14,7 +14,7 @@ namespace SupportAgent.Functions.Tests.Scenario;
 /// </summary>
 public sealed class TutorialScenarioTests
 {
-    public static TheoryData<string> Backends() => ["platform", "server", "local"];
+    public static TheoryData<string> Backends() => ["platform", "server", "builtin"];
 
     [Theory]
     [MemberData(nameof(Backends))]
@@ -23,7 +23,7 @@ public sealed class TutorialScenarioTests
         await using var app = await TestService.StartAsync(new TestServiceOptions
         {
             Mem0Flavor = backend == "server" ? Mem0Flavor.Server : Mem0Flavor.Platform,
-            LocalMemory = backend == "local",
+            BuiltInMemory = backend == "builtin",
             RunQueueListener = true,
         });
 
@@ -53,11 +53,11 @@ public sealed class TutorialScenarioTests
 
     private static async Task WaitUntilRemembered(TestService app, string backend, string userId)
     {
-        if (backend == "local")
+        if (backend == "builtin")
         {
             var store = (IMemoryStore)app.Services.GetService(typeof(IMemoryStore))!;
             await Eventually.WaitFor(async () => (await store.ListAllAsync(userId)).Count, n => n >= 1,
-                TimeSpan.FromSeconds(30), "the local store to hold the exchange");
+                TimeSpan.FromSeconds(30), "the built-in store to hold the exchange");
         }
         else
         {

@@ -20,8 +20,8 @@ public sealed record TestServiceOptions
 {
     public Mem0Flavor Mem0Flavor { get; init; } = Mem0Flavor.Platform;
 
-    /// <summary>Use MEM0_API=local (the table-backed store) instead of a fake Mem0.</summary>
-    public bool LocalMemory { get; init; }
+    /// <summary>No Mem0 setting at all, as a newcomer runs it: the built-in store (embeddings in process, Azurite tables).</summary>
+    public bool BuiltInMemory { get; init; }
 
     public bool RunQueueListener { get; init; }
 
@@ -113,9 +113,9 @@ public sealed class TestService : IAsyncDisposable
             [SettingNames.SelfHostPort] = "0",
             [SettingNames.ConfigKey(SettingNames.Storage)] = Azurite.Instance.ConnectionString,
             [SettingNames.MemoryQueueName] = QueueName,
-            [SettingNames.Mem0Api] = _options.LocalMemory ? "local" : _options.Mem0Flavor == Mem0Flavor.Server ? "server" : "platform",
-            [SettingNames.Mem0BaseUrl] = _options.LocalMemory ? null : Mem0.BaseUrl,
-            [SettingNames.Mem0ApiKey] = _options.LocalMemory ? null : Mem0Key,
+            [SettingNames.MemoryStore] = _options.BuiltInMemory ? null : _options.Mem0Flavor == Mem0Flavor.Server ? "mem0-server" : "mem0-platform",
+            [SettingNames.Mem0BaseUrl] = _options.BuiltInMemory ? null : Mem0.BaseUrl,
+            [SettingNames.Mem0ApiKey] = _options.BuiltInMemory ? null : Mem0Key,
             // Fast polling so tests see queue work quickly; host.json's values are what production uses.
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             [SettingNames.AuthMode] = _options.AuthMode,

@@ -14,6 +14,8 @@ public static class SettingNames
     public const string AzureOpenAiDeployment = "AZURE_OPENAI_DEPLOYMENT";
     public const string AzureOpenAiApiKey = "AZURE_OPENAI_API_KEY";
 
+    /// <summary>builtin (the default), mem0-platform or mem0-server.</summary>
+    public const string MemoryStore = "MEMORY_STORE";
     public const string Mem0Api = "MEM0_API";
     public const string Mem0ApiKey = "MEM0_API_KEY";
     public const string Mem0BaseUrl = "MEM0_BASE_URL";
@@ -58,7 +60,7 @@ public static class SettingNames
     [
         OpenAiApiKey, OpenAiModel, OpenAiBaseUrl, OpenAiTimeoutSeconds,
         AzureOpenAiEndpoint, AzureOpenAiDeployment, AzureOpenAiApiKey,
-        Mem0Api, Mem0ApiKey, Mem0BaseUrl,
+        MemoryStore, Mem0Api, Mem0ApiKey, Mem0BaseUrl,
         MemoryQueueName, MemorySearchTopK, MemorySearchTimeoutMs, SupportInstructions,
         AuthMode, AuthJwtAuthority, AuthJwtAudience,
         Storage, StorageAccountName, StorageQueueServiceUri, StorageBlobServiceUri, StorageTableServiceUri, StorageCredential, StorageClientId,

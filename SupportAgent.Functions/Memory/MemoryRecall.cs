@@ -86,7 +86,7 @@ public sealed partial class MemoryRecall(
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            // Whatever failed or ran out of time (Mem0, the network, the local store's storage account), the reply goes
+            // Whatever failed or ran out of time (Mem0, the network, the built-in store's storage account or its model), the reply goes
             // on without memories.
             if (budget.IsCancellationRequested)
             {

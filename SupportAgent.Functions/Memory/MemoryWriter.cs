@@ -12,7 +12,7 @@ namespace SupportAgent.Functions.Memory;
 public sealed class UnreadableMemoryWriteException(string reason) : Exception($"The memory write message cannot be processed: {reason}.");
 
 /// <summary>
-/// Writes one queued exchange to Mem0 for its user. Any failure throws: the queue trigger then retries the message
+/// Writes one queued exchange to the memory store (built-in or Mem0) for its user. Any failure throws: the queue trigger then retries the message
 /// after its visibility timeout and, after maxDequeueCount tries, moves it to the poison queue. Nothing is dropped.
 /// Each delivery is one span that continues the chat's trace (the message carries its traceparent) and one count by
 /// outcome; <paramref name="dequeueCount"/> (the trigger's) tells a try the queue will repeat from the last one.

@@ -78,13 +78,13 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
     /// <summary>The configured Mem0 API's client over a canned answer; null for a store that is not Mem0.</summary>
     private static Mem0HttpClient? CannedStore(IServiceProvider sp)
     {
-        var api = sp.GetRequiredService<IOptions<Mem0Options>>().Value.Api;
+        var kind = sp.GetRequiredService<IOptions<MemoryStoreOptions>>().Value.Kind;
         var http = new HttpClient(new CannedResponse(SampleMemories)) { BaseAddress = new Uri("http://warm-up.invalid/") };
-        return api switch
+        return kind switch
         {
-            Mem0Api.Platform => new Mem0PlatformClient(http),
-            Mem0Api.Server => new Mem0ServerClient(http),
-            _ => null,
+            MemoryStoreKind.Mem0Platform => new Mem0PlatformClient(http),
+            MemoryStoreKind.Mem0Server => new Mem0ServerClient(http),
+            _ => null, // the built-in store's model is loaded by MemoryStoreStartup
         };
     }
 

@@ -53,7 +53,7 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
             : new BlobServiceClient(o.BlobEndpoint, _credential.Value, clientOptions);
     }
 
-    /// <summary>Tables: the erasure records ("forget me") and the local memory store.</summary>
+    /// <summary>Tables: the erasure records ("forget me") and the built-in memory store.</summary>
     public TableServiceClient CreateTableServiceClient()
     {
         var o = options.Value;
@@ -64,7 +64,7 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
             return new TableServiceClient(o.ConnectionString, clientOptions);
         }
         var endpoint = o.TableEndpoint ?? throw new InvalidOperationException(
-            $"{Configuration.SettingNames.StorageTableServiceUri} (or {Configuration.SettingNames.StorageAccountName}) is needed: erasure records and the local memory store live in tables.");
+            $"{Configuration.SettingNames.StorageTableServiceUri} (or {Configuration.SettingNames.StorageAccountName}) is needed: erasure records and the built-in memory store live in tables.");
         return new TableServiceClient(endpoint, _credential.Value, clientOptions);
     }
 

@@ -1,0 +1,317 @@
+using System.Numerics.Tensors;
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.AI;
+using SupportAgent.Functions.Conversation;
+using SupportAgent.Functions.Storage;
+
+namespace SupportAgent.Functions.Memory.BuiltIn;
+
+/// <summary>
+/// Long-term memory without any external service: the user's statements, embedded in process and kept in the app's
+/// own storage account (table <see cref="TableName"/>, one partition per user, keyed by a hash of the user id). Each
+/// memory is a row (text, exchange id, time); the user's search index is one more row holding every memory's id and
+/// int8 vector (<see cref="MemoryIndex"/>). A search embeds the query while it reads that one index row, ranks by
+/// cosine similarity (<see cref="MemoryRanking"/>), then reads the top-k rows' text. At most <see cref="DefaultCapacity"/>
+/// memories per user: beyond that the oldest is deleted. Near-duplicates are stored once (the newer wording wins).
+/// </summary>
+public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerator<string, Embedding<float>> embeddings, TimeProvider timeProvider) : IMemoryStore
+{
+    public const string TableName = "usermemories";
+
+    /// <summary>Memories per user: the index row (about 400 KB at 1,000) must stay under the table service's 1 MB per entity.</summary>
+    public const int DefaultCapacity = 1000;
+
+    /// <summary>Cosine similarity at or above which two statements of a user count as the same (numbers must match too).</summary>
+    public const float DuplicateSimilarity = 0.95f;
+
+    private const int MaxTransactionActions = 100; // the table service's limit per batch
+    private const int MaxWriteAttempts = 8;
+
+    private readonly Lazy<TableClient> _table = new(() => storage.CreateTableServiceClient().GetTableClient(TableName));
+    private volatile bool _tableExists;
+
+    public MemoryRanking Ranking { get; init; } = MemoryRanking.Default;
+
+    /// <summary>How many memories a user keeps; the oldest is deleted beyond it. Tests use a small one.</summary>
+    public int Capacity { get; init; } = DefaultCapacity;
+
+    public async Task<IReadOnlyList<MemoryItem>> SearchAsync(string userId, string query, int topK, CancellationToken cancellationToken)
+    {
+        string partition = Partition(userId);
+        if (string.IsNullOrWhiteSpace(query) || topK <= 0)
+        {
+            return [];
+        }
+        var table = await TableAsync(cancellationToken);
+        // The index read (I/O) runs while the query is embedded (CPU).
+        var indexRead = ReadIndexAsync(table, partition, cancellationToken);
+        ReadOnlyMemory<float> vector;
+        try
+        {
+            vector = await EmbedOneAsync(query, cancellationToken);
+        }
+        finally
+        {
+            await ObserveAsync(indexRead);
+        }
+        var index = await indexRead;
+        var ranked = Ranking.Rank(index.Items, vector.Span, topK, timeProvider.GetUtcNow());
+        var rows = await Task.WhenAll(ranked.Select(r => ReadRowAsync(table, partition, r.Memory.Id, cancellationToken)));
+        var found = new List<MemoryItem>(ranked.Count);
+        for (int i = 0; i < ranked.Count; i++)
+        {
+            if (rows[i] is { } row) // a row deleted since the index was read is skipped
+            {
+                found.Add(new MemoryItem(row.RowKey, row.Memory, Math.Clamp(ranked[i].Similarity, 0, 1), row.CreatedAt));
+            }
+        }
+        return found;
+    }
+
+    public async Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken)
+    {
+        string partition = Partition(exchange.UserId);
+        var statements = exchange.Turns
+            .Select((turn, position) => (turn, position))
+            .Where(t => t.turn.Role == ChatTurn.User && WorthRemembering.Statement(t.turn.Content))
+            .Select(t => (Id: MemoryIds.For(exchange.CreatedAt, exchange.Id, t.position), Text: t.turn.Content.Trim()))
+            .ToList();
+        if (statements.Count == 0)
+        {
+            return;
+        }
+        var table = await TableAsync(cancellationToken);
+        var vectors = await embeddings.GenerateAsync(statements.Select(s => s.Text), cancellationToken: cancellationToken);
+        var candidates = statements.Select((s, i) => (s.Id, s.Text, Indexed: IndexedMemory.Quantize(s.Id, vectors[i].Vector.Span), Vector: vectors[i].Vector)).ToList();
+
+        for (int attempt = 1; ; attempt++)
+        {
+            var index = await ReadIndexAsync(table, partition, cancellationToken);
+            var rows = new List<MemoryRow>();
+            var removed = new List<string>();
+            foreach (var c in candidates)
+            {
+                if (index.Contains(c.Id))
+                {
+                    continue; // written before: this is a redelivered message
+                }
+                if (await FindDuplicateAsync(table, partition, index, c.Vector, c.Text, cancellationToken) is { } duplicate)
+                {
+                    index.Remove(duplicate);
+                    removed.Add(duplicate);
+                }
+                index.Add(c.Indexed);
+                rows.Add(new MemoryRow { PartitionKey = partition, RowKey = c.Id, Memory = c.Text, ExchangeId = exchange.Id, CreatedAt = exchange.CreatedAt });
+            }
+            if (rows.Count == 0)
+            {
+                return;
+            }
+            removed.AddRange(index.TrimTo(Capacity));
+            // A memory dropped in the same write it was added in (an exchange older than all 1,000 kept) is not written.
+            rows.RemoveAll(r => !index.Contains(r.RowKey));
+            removed.RemoveAll(id => rows.Exists(r => r.RowKey == id));
+
+            try
+            {
+                await WriteAsync(table, partition, rows, index, cancellationToken);
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < MaxWriteAttempts)
+            {
+                // Another write to this user's index got there first: read it again and redo this one on top.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 50) * attempt), timeProvider, cancellationToken);
+                continue;
+            }
+            await DeleteRowsAsync(table, partition, removed, cancellationToken);
+            return;
+        }
+    }
+
+    /// <summary>Newest first; <paramref name="next"/> is the table service's continuation token.</summary>
+    public async Task<MemoryPage> ListAsync(string userId, int pageSize, string? next, CancellationToken cancellationToken)
+    {
+        string partition = Partition(userId);
+        var table = await TableAsync(cancellationToken);
+        await foreach (var page in table.QueryAsync<MemoryRow>(RowsOf(partition), cancellationToken: cancellationToken)
+                           .AsPages(next, Math.Clamp(pageSize, 1, 1000)))
+        {
+            return new MemoryPage(page.Values.Select(r => new MemoryItem(r.RowKey, r.Memory, null, r.CreatedAt)).ToArray(), page.ContinuationToken);
+        }
+        return new MemoryPage([], null);
+    }
+
+    /// <summary>The id is a row key inside this user's own partition, so another user's id never names anything here.</summary>
+    public async Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken)
+    {
+        string partition = Partition(userId);
+        if (!MemoryIds.IsValid(memoryId))
+        {
+            return false;
+        }
+        var table = await TableAsync(cancellationToken);
+        bool inIndex = false;
+        for (int attempt = 1; ; attempt++)
+        {
+            var index = await ReadIndexAsync(table, partition, cancellationToken);
+            if (!index.Remove(memoryId))
+            {
+                break;
+            }
+            try
+            {
+                await table.UpdateEntityAsync(index.ToEntity(partition), index.ETag!.Value, TableUpdateMode.Replace, cancellationToken);
+                inIndex = true;
+                break;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 412 or 404 && attempt < MaxWriteAttempts)
+            {
+                // Changed (or deleted) since it was read: read it again.
+            }
+        }
+        bool rowDeleted = await DeleteRowAsync(table, partition, memoryId, cancellationToken);
+        return inIndex || rowDeleted;
+    }
+
+    public async Task DeleteAllAsync(string userId, CancellationToken cancellationToken)
+    {
+        string partition = Partition(userId);
+        var table = await TableAsync(cancellationToken);
+        // The index first: from then on no search finds anything, even while the rows are being deleted.
+        await DeleteRowAsync(table, partition, MemoryIndex.RowKey, cancellationToken);
+        var ids = new List<string>();
+        await foreach (var row in table.QueryAsync<TableEntity>(RowsOf(partition), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+        {
+            ids.Add(row.RowKey);
+        }
+        await DeleteRowsAsync(table, partition, ids, cancellationToken);
+    }
+
+    /// <summary>The user's memory rows (not the index row), newest first.</summary>
+    private static string RowsOf(string partition) =>
+        TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {MemoryIds.RangeStart} and RowKey lt {MemoryIds.RangeEnd}");
+
+    private async Task<ReadOnlyMemory<float>> EmbedOneAsync(string text, CancellationToken cancellationToken) =>
+        (await embeddings.GenerateAsync([text], cancellationToken: cancellationToken))[0].Vector;
+
+    /// <summary>The memory this statement repeats, if any: very high similarity and the same numbers (#1234 is not #1235).</summary>
+    private static async Task<string?> FindDuplicateAsync(TableClient table, string partition, MemoryIndex index, ReadOnlyMemory<float> vector, string text, CancellationToken cancellationToken)
+    {
+        var scratch = new float[vector.Length];
+        foreach (var item in index.Items)
+        {
+            if (item.Similarity(vector.Span, scratch) >= DuplicateSimilarity
+                && await ReadRowAsync(table, partition, item.Id, cancellationToken) is { } row
+                && SameNumbers(row.Memory, text))
+            {
+                return item.Id;
+            }
+        }
+        return null;
+    }
+
+    internal static bool SameNumbers(string a, string b) => Numbers(a).SequenceEqual(Numbers(b));
+
+    private static IEnumerable<string> Numbers(string text) =>
+        System.Text.RegularExpressions.Regex.Matches(text, "[0-9]+").Select(m => m.Value);
+
+    private static async Task WriteAsync(TableClient table, string partition, List<MemoryRow> rows, MemoryIndex index, CancellationToken cancellationToken)
+    {
+        var indexAction = index.ETag is { } etag
+            ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, index.ToEntity(partition), etag)
+            : new TableTransactionAction(TableTransactionActionType.Add, index.ToEntity(partition));
+        var rowActions = rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)).ToList();
+        // Usually one transaction: the new rows and the index together. An exchange with more than 99 statements
+        // writes its rows first (upserts, safe to repeat), then the index with the last ones.
+        while (rowActions.Count >= MaxTransactionActions)
+        {
+            await table.SubmitTransactionAsync(rowActions.Take(MaxTransactionActions), cancellationToken);
+            rowActions.RemoveRange(0, MaxTransactionActions);
+        }
+        // A conflict on the index (412, or 409 when two first writes race) fails the whole transaction with that status.
+        await table.SubmitTransactionAsync([.. rowActions, indexAction], cancellationToken);
+    }
+
+    private static async Task DeleteRowsAsync(TableClient table, string partition, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in ids.Chunk(MaxTransactionActions))
+        {
+            try
+            {
+                await table.SubmitTransactionAsync(chunk.Select(id => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, id), ETag.All)), cancellationToken);
+            }
+            catch (TableTransactionFailedException)
+            {
+                // One of them is gone already (a concurrent delete): delete the rest one by one.
+                foreach (var id in chunk)
+                {
+                    await DeleteRowAsync(table, partition, id, cancellationToken);
+                }
+            }
+        }
+    }
+
+    private static async Task<bool> DeleteRowAsync(TableClient table, string partition, string rowKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await table.DeleteEntityAsync(partition, rowKey, ETag.All, cancellationToken);
+            return response.Status != 404;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<MemoryIndex> ReadIndexAsync(TableClient table, string partition, CancellationToken cancellationToken)
+    {
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(partition, MemoryIndex.RowKey, cancellationToken: cancellationToken);
+        return response.HasValue ? MemoryIndex.FromEntity(response.Value!) : MemoryIndex.Empty();
+    }
+
+    private static async Task<MemoryRow?> ReadRowAsync(TableClient table, string partition, string rowKey, CancellationToken cancellationToken)
+    {
+        var response = await table.GetEntityIfExistsAsync<MemoryRow>(partition, rowKey, cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value : null;
+    }
+
+    private static async Task ObserveAsync(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch
+        {
+            // Only waited for so nothing runs on after the search failed; the search's own error is what surfaces.
+        }
+    }
+
+    private async Task<TableClient> TableAsync(CancellationToken cancellationToken)
+    {
+        if (!_tableExists)
+        {
+            await _table.Value.CreateIfNotExistsAsync(cancellationToken);
+            _tableExists = true;
+        }
+        return _table.Value;
+    }
+
+    /// <summary>Partition keys cannot hold '/', '\', '#', '?' or control characters, which user ids may: a hash instead.</summary>
+    private static string Partition(string userId) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(MemoryUserId.Require(userId))));
+
+    private sealed class MemoryRow : ITableEntity
+    {
+        public string PartitionKey { get; set; } = "";
+        public string RowKey { get; set; } = "";
+        public DateTimeOffset? Timestamp { get; set; }
+        public ETag ETag { get; set; }
+        public string Memory { get; set; } = "";
+        public string? ExchangeId { get; set; }
+        public DateTimeOffset? CreatedAt { get; set; }
+    }
+}

