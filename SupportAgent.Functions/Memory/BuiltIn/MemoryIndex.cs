@@ -21,7 +21,7 @@ public sealed record IndexedMemory(string Id, sbyte[] Vector, float Factor)
     /// </summary>
     public static IndexedMemory Quantize(string id, ReadOnlySpan<float> vector)
     {
-        float max = TensorPrimitives.MaxMagnitude(vector);
+        float max = Math.Abs(TensorPrimitives.MaxMagnitude(vector)); // the element of largest magnitude, with its sign
         var q = new sbyte[vector.Length];
         if (max > 0)
         {
