@@ -18,6 +18,15 @@ if (args.Length > 0 && args[0] == "--combine")
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "--memory-eval")
+{
+    string evalRoot = FindRepoRoot();
+    using var evalCts = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; evalCts.Cancel(); };
+    var evalPids = new PidFile(Path.Combine(Directory.CreateDirectory(Path.Combine(evalRoot, "artifacts", "bench")).FullName, "children.pids"));
+    return await SupportAgent.Benchmark.MemoryEvaluation.EvaluationCommand.RunAsync(evalRoot, evalPids, Console.Out, Console.Error, evalCts.Token);
+}
+
 BenchOptions options;
 try
 {

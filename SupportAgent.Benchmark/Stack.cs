@@ -57,19 +57,7 @@ internal sealed class Stack : IAsyncDisposable
         try
         {
             var noEnv = new Dictionary<string, string>();
-            string azurite = Path.Combine(o.RepoRoot, "node_modules", "azurite", "dist", "src", "azurite.js");
-            if (!File.Exists(azurite))
-            {
-                throw new InvalidOperationException($"Azurite is not installed ({azurite}); run scripts/setup.sh.");
-            }
-            stack.Add(ChildProcess.Start("Azurite", "node",
-                [azurite, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence",
-                 "--blobHost", "127.0.0.1", "--blobPort", Str(blob), "--queueHost", "127.0.0.1", "--queuePort", Str(queue),
-                 "--tableHost", "127.0.0.1", "--tablePort", Str(table),
-                 // For diagnosis only (it logs every request, which slows Azurite): BENCH_AZURITE_DEBUG=/path/to/log.
-                 .. (Environment.GetEnvironmentVariable("BENCH_AZURITE_DEBUG") is { Length: > 0 } debug ? new[] { "--debug", debug } : [])],
-                o.RepoRoot, noEnv, Path.Combine(o.OutputDir, "azurite.log"), pids));
-            await WaitAsync("Azurite", stack._children[^1], () => Task.FromResult(Loopback.IsListening(queue) && Loopback.IsListening(blob)), ct);
+            stack.Add(await StartAzuriteAsync(o.RepoRoot, Path.Combine(o.OutputDir, "azurite.log"), pids, blob, queue, table, ct));
 
             string fakes = Dll(o, "SupportAgent.Fakes");
             stack.Add(ChildProcess.Start("fakes", "dotnet",
@@ -123,6 +111,33 @@ internal sealed class Stack : IAsyncDisposable
             await stack.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Azurite (in memory) on the given loopback ports, from the repository's npm packages; returns once it listens.</summary>
+    public static async Task<ChildProcess> StartAzuriteAsync(string repoRoot, string logPath, PidFile pids, int blob, int queue, int table, CancellationToken ct)
+    {
+        string azurite = Path.Combine(repoRoot, "node_modules", "azurite", "dist", "src", "azurite.js");
+        if (!File.Exists(azurite))
+        {
+            throw new InvalidOperationException($"Azurite is not installed ({azurite}); run scripts/setup.sh.");
+        }
+        var process = ChildProcess.Start("Azurite", "node",
+            [azurite, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence",
+             "--blobHost", "127.0.0.1", "--blobPort", Str(blob), "--queueHost", "127.0.0.1", "--queuePort", Str(queue),
+             "--tableHost", "127.0.0.1", "--tablePort", Str(table),
+             // For diagnosis only (it logs every request, which slows Azurite): BENCH_AZURITE_DEBUG=/path/to/log.
+             .. (Environment.GetEnvironmentVariable("BENCH_AZURITE_DEBUG") is { Length: > 0 } debug ? new[] { "--debug", debug } : [])],
+            repoRoot, new Dictionary<string, string>(), logPath, pids);
+        try
+        {
+            await WaitAsync("Azurite", process, () => Task.FromResult(Loopback.IsListening(queue) && Loopback.IsListening(blob) && Loopback.IsListening(table)), ct);
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+        return process;
     }
 
     /// <summary>Waits until the self host answers a chat with 200 (model, Mem0 and the queue all reachable).</summary>

@@ -34,7 +34,7 @@ public sealed record MemoryRanking(float MinSimilarity, double RecencyWeight, Ti
             {
                 continue;
             }
-            double score = similarity + RecencyBonus(MemoryIds.CreatedAt(memory.Id), now);
+            double score = Score(similarity, MemoryIds.CreatedAt(memory.Id), now);
             // Keep the top k in a small sorted list: k is a handful, the user's memories up to a thousand.
             if (best.Count == topK && score <= best[^1].Score)
             {
@@ -50,13 +50,14 @@ public sealed record MemoryRanking(float MinSimilarity, double RecencyWeight, Ti
         return best;
     }
 
-    private double RecencyBonus(DateTimeOffset createdAt, DateTimeOffset now)
+    /// <summary>The order of memories that pass the minimum: similarity plus the recency bonus.</summary>
+    public double Score(float similarity, DateTimeOffset createdAt, DateTimeOffset now)
     {
         if (RecencyWeight == 0)
         {
-            return 0;
+            return similarity;
         }
         double ageDays = Math.Max(0, (now - createdAt).TotalDays);
-        return RecencyWeight * Math.Pow(0.5, ageDays / RecencyHalfLife.TotalDays);
+        return similarity + RecencyWeight * Math.Pow(0.5, ageDays / RecencyHalfLife.TotalDays);
     }
 }

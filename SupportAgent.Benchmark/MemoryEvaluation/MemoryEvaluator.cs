@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Numerics.Tensors;
+using Microsoft.Extensions.AI;
+using SupportAgent.Functions.Conversation;
+using SupportAgent.Functions.Memory;
+using SupportAgent.Functions.Memory.BuiltIn;
+
+namespace SupportAgent.Benchmark.MemoryEvaluation;
+
+/// <summary>How one way of remembering did on the set.</summary>
+public sealed record EvaluationScore(string Name, int Cases, int Top1, int Top5, double MeanInPrompt, double MeanInPromptUnrelated)
+{
+    public double Recall1 => (double)Top1 / Cases;
+
+    public double Recall5 => (double)Top5 / Cases;
+}
+
+public sealed record IsolationScore(int Checks, int Passed)
+{
+    public double Rate => Checks == 0 ? 0 : (double)Passed / Checks;
+}
+
+/// <summary>
+/// Runs the evaluation set: each case's history written as one exchange per statement (a day apart, the last one a day
+/// ago), then the case's follow-up searched with top k = 5, as the chat path does. recall@1: the key fact came first;
+/// recall@5: it was among what reached the prompt; memories in prompt: how many came back (for the case's own query,
+/// and for an unrelated query, another case's). Isolation: no user's search ever returns another user's statement.
+/// </summary>
+public static class MemoryEvaluator
+{
+    public const int TopK = 5;
+    private const int Concurrency = 4;
+
+    public static async Task<(EvaluationScore Score, IsolationScore Isolation)> RunStoreAsync(IMemoryStore store, EvaluationSet set, string name, CancellationToken ct)
+    {
+        string run = Guid.NewGuid().ToString("N")[..8];
+        string User(EvaluationCase c) => $"eval-{run}-{c.Id}";
+        var now = DateTimeOffset.UtcNow;
+
+        await ForEachAsync(set.Cases, async c =>
+        {
+            for (int k = 0; k < c.History.Count; k++)
+            {
+                var when = now.AddDays(-(c.History.Count - k));
+                await store.AddAsync(new MemoryExchange($"{run}-{c.Id}-{k}", User(c), when,
+                    [new ChatTurn(ChatTurn.User, c.History[k].Text), new ChatTurn(ChatTurn.Assistant, "Thanks, noted.")]), ct);
+            }
+        });
+
+        int top1 = 0, top5 = 0, shown = 0, shownUnrelated = 0, checks = 0, isolated = 0;
+        var results = new ConcurrentBag<(bool Top1, bool Top5, int Shown, int ShownUnrelated, bool Isolated)>();
+        await ForEachAsync(set.Cases.Select((c, i) => (c, i)), async x =>
+        {
+            var (c, i) = x;
+            var found = await store.SearchAsync(User(c), c.Query, TopK, ct);
+            var unrelated = await store.SearchAsync(User(c), UnrelatedQuery(set, i), TopK, ct);
+            // The same follow-up asked by the next case's user must not bring this user's fact.
+            var neighbour = await store.SearchAsync(User(set.Cases[(i + 1) % set.Cases.Count]), c.Query, TopK, ct);
+            results.Add((found.Count > 0 && found[0].Memory == c.KeyFact, found.Any(m => m.Memory == c.KeyFact), found.Count, unrelated.Count,
+                !neighbour.Any(m => m.Memory == c.KeyFact)));
+        });
+        foreach (var r in results)
+        {
+            top1 += r.Top1 ? 1 : 0;
+            top5 += r.Top5 ? 1 : 0;
+            shown += r.Shown;
+            shownUnrelated += r.ShownUnrelated;
+            checks++;
+            isolated += r.Isolated ? 1 : 0;
+        }
+
+        // Users whose ids differ in case, spacing or one character: separate memories.
+        foreach (var iso in set.Isolation)
+        {
+            string owner = $"{iso.Owner}-{run}", other = $"{iso.Other}-{run}";
+            await store.AddAsync(new MemoryExchange($"{run}-iso-{checks}", owner, now.AddMinutes(-1),
+                [new ChatTurn(ChatTurn.User, iso.Fact), new ChatTurn(ChatTurn.Assistant, "Thanks, noted.")]), ct);
+            bool ownerFinds = (await store.SearchAsync(owner, iso.Query, TopK, ct)).Any(m => m.Memory == iso.Fact);
+            bool otherSeesNothing = (await store.SearchAsync(other, iso.Query, TopK, ct)).Count == 0;
+            checks++;
+            isolated += ownerFinds && otherSeesNothing ? 1 : 0;
+            await store.DeleteAllAsync(owner, ct);
+        }
+
+        await ForEachAsync(set.Cases, c => store.DeleteAllAsync(User(c), ct));
+        int n = set.Cases.Count;
+        return (new EvaluationScore(name, n, top1, top5, (double)shown / n, (double)shownUnrelated / n), new IsolationScore(checks, isolated));
+    }
+
+    /// <summary>
+    /// The same cases in memory, through the built-in store's own pieces (its remember rule, ranking and int8 vectors),
+    /// changing one thing at a time; and the old keyword ranking.
+    /// </summary>
+    public static async Task<IReadOnlyList<EvaluationScore>> RunVariantsAsync(IEmbeddingGenerator<string, Embedding<float>> embeddings, EvaluationSet set, CancellationToken ct)
+    {
+        var texts = set.Cases.SelectMany(c => c.History.Select(h => h.Text).Append(c.Query)).Distinct().ToArray();
+        var generated = await embeddings.GenerateAsync(texts, cancellationToken: ct);
+        var vectors = texts.Select((t, i) => (t, v: generated[i].Vector.ToArray())).ToDictionary(x => x.t, x => x.v);
+        var d = MemoryRanking.Default;
+        return
+        [
+            Variant(set, vectors, "built-in: int8, rule, minimum 0.10, recency", Encoding.Int8, true, d),
+            Variant(set, vectors, "  vectors as float32", Encoding.Float32, true, d),
+            Variant(set, vectors, "  vectors as float16", Encoding.Float16, true, d),
+            Variant(set, vectors, "  greetings and questions remembered too", Encoding.Int8, false, d),
+            Variant(set, vectors, "  no minimum similarity", Encoding.Int8, true, d with { MinSimilarity = float.MinValue }),
+            Variant(set, vectors, "  minimum similarity 0.15", Encoding.Int8, true, d with { MinSimilarity = 0.15f }),
+            Variant(set, vectors, "  minimum similarity 0.20", Encoding.Int8, true, d with { MinSimilarity = 0.20f }),
+            Variant(set, vectors, "  no recency bonus", Encoding.Int8, true, d with { RecencyWeight = 0 }),
+            Variant(set, vectors, "  recency bonus 0.05", Encoding.Int8, true, d with { RecencyWeight = 0.05 }),
+            Keyword(set),
+        ];
+    }
+
+    public static EvaluationScore Keyword(EvaluationSet set)
+    {
+        int top1 = 0, top5 = 0, shown = 0, unrelated = 0;
+        for (int i = 0; i < set.Cases.Count; i++)
+        {
+            var c = set.Cases[i];
+            var said = c.History.Select(h => h.Text).ToArray();
+            var found = KeywordRanking.Search(said, c.Query, TopK);
+            top1 += found.Count > 0 && found[0] == c.KeyFact ? 1 : 0;
+            top5 += found.Contains(c.KeyFact) ? 1 : 0;
+            shown += found.Count;
+            unrelated += KeywordRanking.Search(said, UnrelatedQuery(set, i), TopK).Count;
+        }
+        int n = set.Cases.Count;
+        return new EvaluationScore("old keyword ranking (every statement kept)", n, top1, top5, (double)shown / n, (double)unrelated / n);
+    }
+
+    private enum Encoding { Float32, Float16, Int8 }
+
+    private static EvaluationScore Variant(EvaluationSet set, Dictionary<string, float[]> vectors, string name, Encoding encoding, bool rule, MemoryRanking ranking)
+    {
+        var now = DateTimeOffset.UtcNow;
+        int top1 = 0, top5 = 0, shown = 0, unrelated = 0;
+        for (int i = 0; i < set.Cases.Count; i++)
+        {
+            var c = set.Cases[i];
+            var kept = c.History.Select((h, k) => (h.Text, When: now.AddDays(-(c.History.Count - k))))
+                .Where(h => !rule || WorthRemembering.Statement(h.Text)).ToList();
+            List<string> Search(string query) => kept
+                .Select(h => (h.Text, Similarity: Similarity(vectors[query], vectors[h.Text], encoding), h.When))
+                .Where(h => h.Similarity >= ranking.MinSimilarity)
+                .OrderByDescending(h => ranking.Score(h.Similarity, h.When, now))
+                .Take(TopK).Select(h => h.Text).ToList();
+            var found = Search(c.Query);
+            top1 += found.Count > 0 && found[0] == c.KeyFact ? 1 : 0;
+            top5 += found.Contains(c.KeyFact) ? 1 : 0;
+            shown += found.Count;
+            unrelated += Search(UnrelatedQuery(set, i)).Count;
+        }
+        int n = set.Cases.Count;
+        return new EvaluationScore(name, n, top1, top5, (double)shown / n, (double)unrelated / n);
+    }
+
+    private static float Similarity(float[] query, float[] memory, Encoding encoding)
+    {
+        switch (encoding)
+        {
+            case Encoding.Int8:
+                return IndexedMemory.Quantize("m", memory).Similarity(query, new float[query.Length]);
+            case Encoding.Float16:
+                var half = memory.Select(x => (float)(Half)x).ToArray();
+                return TensorPrimitives.CosineSimilarity(query, half);
+            default:
+                return TensorPrimitives.CosineSimilarity(query, memory);
+        }
+    }
+
+    /// <summary>Another case's follow-up, on a topic this case's user never mentioned.</summary>
+    private static string UnrelatedQuery(EvaluationSet set, int i)
+    {
+        for (int k = 5; ; k++)
+        {
+            var other = set.Cases[(i + k) % set.Cases.Count];
+            if (other.Topic != set.Cases[i].Topic && set.Cases[i].History.All(h => !h.Text.Equals(other.KeyFact, StringComparison.Ordinal)))
+            {
+                return other.Query;
+            }
+        }
+    }
+
+    private static Task ForEachAsync<T>(IEnumerable<T> items, Func<T, Task> body) =>
+        System.Threading.Tasks.Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (item, _) => await body(item));
+}
