@@ -46,6 +46,7 @@ internal static class EvaluationCommand
             sb.AppendLine(inv, $"| {s.Name.Trim()}{(s.Name.StartsWith("  ", StringComparison.Ordinal) ? " (in memory)" : s == store ? "" : "")} | {s.Recall1:0.000} ({s.Top1}/{s.Cases}) | {s.Recall5:0.000} ({s.Top5}/{s.Cases}) | {s.MeanInPrompt:0.00} | {s.MeanInPromptUnrelated:0.00} |");
         }
         sb.AppendLine();
+        sb.AppendLine(inv, $"Built-in store, key fact not first (case@rank, - = not in the prompt): {string.Join(", ", store.NotFirst)}");
         sb.AppendLine(inv, $"Isolation: {isolation.Passed}/{isolation.Checks} checks ({isolation.Rate:P0}): no search returned another user's memory.");
         return sb.ToString();
     }

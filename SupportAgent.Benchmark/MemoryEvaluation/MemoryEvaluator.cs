@@ -10,6 +10,9 @@ namespace SupportAgent.Benchmark.MemoryEvaluation;
 /// <summary>How one way of remembering did on the set.</summary>
 public sealed record EvaluationScore(string Name, int Cases, int Top1, int Top5, double MeanInPrompt, double MeanInPromptUnrelated)
 {
+    /// <summary>Cases whose key fact was not first ("id@rank", rank 0 = first, "-" = not returned).</summary>
+    public IReadOnlyList<string> NotFirst { get; init; } = [];
+
     public double Recall1 => (double)Top1 / Cases;
 
     public double Recall5 => (double)Top5 / Cases;
@@ -48,7 +51,7 @@ public static class MemoryEvaluator
         });
 
         int top1 = 0, top5 = 0, shown = 0, shownUnrelated = 0, checks = 0, isolated = 0;
-        var results = new ConcurrentBag<(bool Top1, bool Top5, int Shown, int ShownUnrelated, bool Isolated)>();
+        var results = new ConcurrentBag<(bool Top1, bool Top5, int Shown, int ShownUnrelated, bool Isolated, string? NotFirst)>();
         await ForEachAsync(set.Cases.Select((c, i) => (c, i)), async x =>
         {
             var (c, i) = x;
@@ -56,8 +59,9 @@ public static class MemoryEvaluator
             var unrelated = await store.SearchAsync(User(c), UnrelatedQuery(set, i), TopK, ct);
             // The same follow-up asked by the next case's user must not bring this user's fact.
             var neighbour = await store.SearchAsync(User(set.Cases[(i + 1) % set.Cases.Count]), c.Query, TopK, ct);
-            results.Add((found.Count > 0 && found[0].Memory == c.KeyFact, found.Any(m => m.Memory == c.KeyFact), found.Count, unrelated.Count,
-                !neighbour.Any(m => m.Memory == c.KeyFact)));
+            int rank = found.ToList().FindIndex(m => m.Memory == c.KeyFact);
+            results.Add((rank == 0, rank >= 0, found.Count, unrelated.Count, !neighbour.Any(m => m.Memory == c.KeyFact),
+                rank == 0 ? null : $"{c.Id}@{(rank < 0 ? "-" : rank.ToString(System.Globalization.CultureInfo.InvariantCulture))}"));
         });
         foreach (var r in results)
         {
@@ -84,7 +88,8 @@ public static class MemoryEvaluator
 
         await ForEachAsync(set.Cases, c => store.DeleteAllAsync(User(c), ct));
         int n = set.Cases.Count;
-        return (new EvaluationScore(name, n, top1, top5, (double)shown / n, (double)shownUnrelated / n), new IsolationScore(checks, isolated));
+        var notFirst = results.Select(r => r.NotFirst).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+        return (new EvaluationScore(name, n, top1, top5, (double)shown / n, (double)shownUnrelated / n) { NotFirst = notFirst }, new IsolationScore(checks, isolated));
     }
 
     /// <summary>

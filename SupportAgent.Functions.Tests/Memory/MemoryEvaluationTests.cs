@@ -5,11 +5,11 @@ namespace SupportAgent.Functions.Tests.Memory;
 /// <summary>
 /// The memory evaluation (scripts/eval-memory.sh) against the real built-in store on Azurite: follow-ups that share
 /// no words with the fact must still bring it back, and no user may ever see another's memories. The floors sit just
-/// under what the store measured (docs/memory.md): a change that makes remembering worse fails here.
+/// at the targets, which the store meets (0.972 and 0.778 measured, docs/memory.md): a change that makes remembering worse fails here.
 /// </summary>
 public sealed class MemoryEvaluationTests
 {
-    private const double Recall5Floor = 0.94;
+    private const double Recall5Floor = 0.95;
     private const double Recall1Floor = 0.75;
 
     [Fact]
