@@ -20,6 +20,13 @@ public static class KeywordRanking
             .ToArray();
     }
 
+    /// <summary>The share of the query's words (longer than two letters) that the text has too.</summary>
+    public static double SharedWordShare(string query, string text)
+    {
+        var queryWords = Words(query);
+        return queryWords.Count == 0 ? 0 : (double)Words(text).Count(queryWords.Contains) / queryWords.Count;
+    }
+
     private static HashSet<string> Words(string text)
     {
         var words = new HashSet<string>(StringComparer.OrdinalIgnoreCase);

@@ -104,15 +104,16 @@ public static class MemoryEvaluator
         var d = MemoryRanking.Default;
         return
         [
-            Variant(set, vectors, "built-in: int8, rule, minimum 0.10, recency", Encoding.Int8, true, d),
+            Variant(set, vectors, "built-in: int8, rule, minimum 0.10", Encoding.Int8, true, d),
             Variant(set, vectors, "  vectors as float32", Encoding.Float32, true, d),
             Variant(set, vectors, "  vectors as float16", Encoding.Float16, true, d),
             Variant(set, vectors, "  greetings and questions remembered too", Encoding.Int8, false, d),
             Variant(set, vectors, "  no minimum similarity", Encoding.Int8, true, d with { MinSimilarity = float.MinValue }),
             Variant(set, vectors, "  minimum similarity 0.15", Encoding.Int8, true, d with { MinSimilarity = 0.15f }),
             Variant(set, vectors, "  minimum similarity 0.20", Encoding.Int8, true, d with { MinSimilarity = 0.20f }),
-            Variant(set, vectors, "  no recency bonus", Encoding.Int8, true, d with { RecencyWeight = 0 }),
-            Variant(set, vectors, "  recency bonus 0.05", Encoding.Int8, true, d with { RecencyWeight = 0.05 }),
+            Variant(set, vectors, "  plus a recency bonus of 0.02 (halving every 30 days)", Encoding.Int8, true, d with { RecencyWeight = 0.02 }),
+            Variant(set, vectors, "  plus a recency bonus of 0.05", Encoding.Int8, true, d with { RecencyWeight = 0.05 }),
+            Variant(set, vectors, "  plus a keyword bonus (0.1 × share of the query's words)", Encoding.Int8, true, d, keywordWeight: 0.1),
             Keyword(set),
         ];
     }
@@ -136,7 +137,7 @@ public static class MemoryEvaluator
 
     private enum Encoding { Float32, Float16, Int8 }
 
-    private static EvaluationScore Variant(EvaluationSet set, Dictionary<string, float[]> vectors, string name, Encoding encoding, bool rule, MemoryRanking ranking)
+    private static EvaluationScore Variant(EvaluationSet set, Dictionary<string, float[]> vectors, string name, Encoding encoding, bool rule, MemoryRanking ranking, double keywordWeight = 0)
     {
         var now = DateTimeOffset.UtcNow;
         int top1 = 0, top5 = 0, shown = 0, unrelated = 0;
@@ -148,7 +149,7 @@ public static class MemoryEvaluator
             List<string> Search(string query) => kept
                 .Select(h => (h.Text, Similarity: Similarity(vectors[query], vectors[h.Text], encoding), h.When))
                 .Where(h => h.Similarity >= ranking.MinSimilarity)
-                .OrderByDescending(h => ranking.Score(h.Similarity, h.When, now))
+                .OrderByDescending(h => ranking.Score(h.Similarity, h.When, now) + keywordWeight * KeywordRanking.SharedWordShare(query, h.Text))
                 .Take(TopK).Select(h => h.Text).ToList();
             var found = Search(c.Query);
             top1 += found.Count > 0 && found[0] == c.KeyFact ? 1 : 0;

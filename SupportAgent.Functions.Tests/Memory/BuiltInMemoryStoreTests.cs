@@ -64,6 +64,16 @@ public sealed class BuiltInMemoryStoreTests
     }
 
     [Fact]
+    public async Task A_search_gives_up_when_its_caller_does_even_while_the_model_is_still_loading()
+    {
+        using var coldModel = new MiniLmEmbeddingGenerator(); // its own model, not loaded yet
+        var store = new BuiltInMemoryStore(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), coldModel, TimeProvider.System);
+        using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SearchAsync(_alice, "Any updates?", 5, budget.Token));
+    }
+
+    [Fact]
     public async Task Unrelated_memories_stay_out_of_the_prompt()
     {
         await SaysAsync(_alice, "My laptop is a Dell XPS 13 from 2022.");

@@ -39,15 +39,20 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         return System.Diagnostics.Stopwatch.GetElapsedTime(start);
     }
 
+    /// <summary>
+    /// Runs on the thread pool, so the caller's I/O goes on meanwhile and its cancellation (the chat path's search
+    /// budget) is honoured at once even while the model is still loading; work already started finishes unobserved.
+    /// </summary>
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
-        cancellationToken.ThrowIfCancellationRequested();
         string[] texts = values.ToArray();
-        var created = DateTimeOffset.UtcNow;
-        var vectors = texts.Length == 0 ? [] : _model.Value.Embed(texts);
-        var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = ModelId, CreatedAt = created }));
-        return Task.FromResult(result);
+        return Task.Run(() =>
+        {
+            var created = DateTimeOffset.UtcNow;
+            var vectors = texts.Length == 0 ? [] : _model.Value.Embed(texts);
+            return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = ModelId, CreatedAt = created }));
+        }, cancellationToken).WaitAsync(cancellationToken);
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
