@@ -16,7 +16,7 @@ namespace SupportAgent.Functions.Tests.Identity;
 /// </summary>
 public sealed class AppServiceSignInTests
 {
-    // New users per test: the local store's table and the erasure record are shared by every test on the Azurite.
+    // New users per test: the built-in store's table and the erasure record are shared by every test on the Azurite.
     private static readonly Guid Tenant = Guid.Parse("72f988bf-86f1-41af-91ab-2d7cd011db47");
     private readonly Guid _aliceOid = Guid.NewGuid();
     private readonly Guid _bobOid = Guid.NewGuid();
@@ -29,13 +29,13 @@ public sealed class AppServiceSignInTests
 
     private string BobId => SignedInUserId.ForEntra(Tenant, _bobOid);
 
-    public static TheoryData<string> Backends() => ["platform", "server", "local"];
+    public static TheoryData<string> Backends() => ["platform", "server", "builtin"];
 
     private static Task<TestService> StartAsync(string backend = "platform", bool listener = true) => TestService.StartAsync(new TestServiceOptions
     {
         AuthMode = "appservice",
         Mem0Flavor = backend == "server" ? Mem0Flavor.Server : Mem0Flavor.Platform,
-        LocalMemory = backend == "local",
+        BuiltInMemory = backend == "builtin",
         RunQueueListener = listener,
     });
 

@@ -15,7 +15,7 @@ namespace SupportAgent.Functions.Tests.Memory;
 /// </summary>
 public sealed class ForgetTests
 {
-    // A new user per test: the erasure record and the local store's table are shared by every test on the Azurite.
+    // A new user per test: the erasure record and the built-in store's table are shared by every test on the Azurite.
     private static readonly Guid Tenant = Guid.Parse("72f988bf-86f1-41af-91ab-2d7cd011db47");
     private readonly Guid _oid = Guid.NewGuid();
     private readonly string _backendUser = "user-" + Guid.NewGuid().ToString("N")[..12];
@@ -24,14 +24,14 @@ public sealed class ForgetTests
 
     private string AliceId => SignedInUserId.ForEntra(Tenant, _oid);
 
-    public static TheoryData<string> Backends() => ["platform", "server", "local"];
+    public static TheoryData<string> Backends() => ["platform", "server", "builtin"];
 
     private static Task<TestService> StartAsync(string backend, bool listener, string visibilityTimeout = "00:00:01", int maxDequeueCount = 5) =>
         TestService.StartAsync(new TestServiceOptions
         {
             AuthMode = "appservice",
             Mem0Flavor = backend == "server" ? Mem0Flavor.Server : Mem0Flavor.Platform,
-            LocalMemory = backend == "local",
+            BuiltInMemory = backend == "builtin",
             RunQueueListener = listener,
             Settings = new Dictionary<string, string?>
             {
@@ -143,7 +143,7 @@ public sealed class ForgetTests
     [Fact]
     public async Task The_operator_route_forgets_a_backend_user_the_same_way()
     {
-        await using var app = await StartAsync("local", listener: false);
+        await using var app = await StartAsync("builtin", listener: false);
         using (var chat = await app.PostChatAsync(_backendUser, ("user", "My order #1234 has not arrived")))
         {
             Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
@@ -166,7 +166,7 @@ public sealed class ForgetTests
     [Fact]
     public async Task The_erasure_record_keeps_no_user_id()
     {
-        await using var app = await StartAsync("local", listener: false);
+        await using var app = await StartAsync("builtin", listener: false);
         await ForgetAsync(app);
 
         var table = new Azure.Data.Tables.TableClient(Azurite.Instance.ConnectionString, MemoryErasures.TableName);
