@@ -120,14 +120,14 @@ public sealed class SelfHostHttpTests
     [Theory]
     [InlineData("platform")]
     [InlineData("server")]
-    [InlineData("local")]
+    [InlineData("builtin")]
     [InlineData("azure")]
     public async Task The_start_up_warm_up_runs_the_chat_path_without_calling_the_model_or_memory(string setup)
     {
         await using var app = await TestService.StartAsync(new TestServiceOptions
         {
             Mem0Flavor = setup == "server" ? Mem0Flavor.Server : Mem0Flavor.Platform,
-            LocalMemory = setup == "local",
+            BuiltInMemory = setup == "builtin",
             AzureModel = setup == "azure",
         });
 

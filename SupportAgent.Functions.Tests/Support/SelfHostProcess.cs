@@ -9,7 +9,7 @@ internal static class SelfHostProcess
     private static readonly string[] Cleared =
     [
         "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_API_KEY",
-        "MEM0_API", "MEM0_API_KEY", "MEM0_BASE_URL", "AzureWebJobsStorage", "PORT",
+        "MEMORY_STORE", "MEM0_API", "MEM0_API_KEY", "MEM0_BASE_URL", "AzureWebJobsStorage", "PORT",
     ];
 
     public sealed record Exit(int Code, string Stdout, string Stderr);
