@@ -85,7 +85,7 @@ int? failed = await GuardedAsync(async () =>
     var runner = new ScenarioRunner(options, stack, fakes, driver, memory, probe, progress);
 
     progress.WriteLine("bench: JIT warm-up (zero latency, not measured)");
-    await runner.JitWarmupAsync(scenarios.Max(s => s.Clients), cts.Token);
+    await runner.JitWarmupAsync(scenarios.Max(s => s.Clients), scenarios.Any(s => s.Stream), cts.Token);
 
     // Runs interleave (a,b,d,e, a,b,d,e, …) so slow drifts in the shared machine's load spread over the scenarios. The
     // zero-latency runs come last: the thousands of queue messages they leave make Azurite slow for a while after

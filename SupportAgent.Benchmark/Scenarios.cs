@@ -50,10 +50,10 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
     private readonly CpuUsage _cpu = new(new Dictionary<string, int>(stack.Pids) { ["Driver"] = Environment.ProcessId });
 
     /// <summary>
-    /// Zero-latency load for a few seconds, then its writes drained: a freshly started .NET process runs unoptimised
+    /// Zero-latency load for a few seconds (JSON, and streamed when a scenario streams), then its writes drained: a freshly started .NET process runs unoptimised
     /// (tier-0) code and compiles the hot paths in the background, which would otherwise land in the first scenario.
     /// </summary>
-    public async Task JitWarmupAsync(int clients, CancellationToken ct)
+    public async Task JitWarmupAsync(int clients, bool stream, CancellationToken ct)
     {
         if (o.JitWarmupSeconds <= 0)
         {
@@ -64,6 +64,11 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
         using var probing = new CancellationTokenSource();
         var probeTask = probe.RunAsync(probing.Token); // the probe's code paths warm up too
         var warm = await driver.RunAsync(clients, TimeSpan.FromSeconds(o.JitWarmupSeconds), ct);
+        if (stream)
+        {
+            // The streamed path (UI message stream writer, the model client's streaming reader) warms up too.
+            warm.Merge(await driver.RunAsync(clients, TimeSpan.FromSeconds(o.JitWarmupSeconds), ct, stream: true));
+        }
         await probing.CancelAsync();
         await probeTask;
         progress.WriteLine($"  JIT warm-up: {warm.Answered} chats, {warm.Errors} errors; waiting for their memory writes");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -389,14 +390,17 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
         try
         {
             await SendAsync(Chunk(new ChatCompletionDelta("assistant", ""), null));
-            // Word-sized pieces, as models stream tokens; the stream duration is spread evenly between them.
+            // Word-sized pieces, as models stream tokens; the stream duration is spread evenly between them, each piece
+            // due at a fixed time from the first (timer delays do not add up over a long reply).
             var pieces = SplitForStreaming(reply);
             var gap = pieces.Count > 1 ? StreamDuration / (pieces.Count - 1) : TimeSpan.Zero;
+            long first = Stopwatch.GetTimestamp();
             for (int i = 0; i < pieces.Count; i++)
             {
-                if (i > 0 && gap > TimeSpan.Zero)
+                var wait = gap * i - Stopwatch.GetElapsedTime(first);
+                if (i > 0 && wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(gap, ct);
+                    await Task.Delay(wait, ct);
                 }
                 await SendAsync(Chunk(new ChatCompletionDelta(null, pieces[i]), null));
                 if (await WaitWhileHeldAsync(i + 1, ct))
