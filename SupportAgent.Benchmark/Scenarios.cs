@@ -189,6 +189,12 @@ internal sealed class ScenarioRunner(BenchOptions o, Stack stack, FakesControl f
         m["netOverheadP50Ms"] = m["p50Ms"] - (Math.Min(s.SearchMs, o.SearchBudgetMs) == s.SearchMs
             ? Percentile([.. stages.SearchMs.Order()], 50) : o.SearchBudgetMs) - Percentile([.. stages.ModelMs.Order()], 50);
         m["probeSamples"] = stages.SearchMs.Count + stages.ModelMs.Count + stages.EnqueueMs.Count;
+        if (s.Stream)
+        {
+            // The probe's completion is not streamed, so its latency is the fake's first-token delay: what remains of the
+            // time to first text is the service's own, the HTTP hops and the stream's first write.
+            m["firstDeltaNetOverheadP50Ms"] = m["firstDeltaP50Ms"] - Percentile([.. stages.SearchMs.Order()], 50) - Percentile([.. stages.ModelMs.Order()], 50);
+        }
 
         // Who used the CPU during the load (seconds), and per answered chat (ms).
         CpuUsage.AddTo(m, cpuBefore, cpuAfter);

@@ -46,8 +46,11 @@ public sealed class ChatReplyStream : IAsyncDisposable
     /// <summary>The reply's text pieces as they arrive; at the end the exchange is queued (see <see cref="MemorySaved"/>).</summary>
     public async IAsyncEnumerable<string> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        _reply.Append(_first);
-        yield return _first;
+        if (_first.Length > 0)
+        {
+            _reply.Append(_first);
+            yield return _first;
+        }
         while (await NextAsync(cancellationToken))
         {
             string text = _updates.Current.Text;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -24,6 +25,7 @@ public sealed partial class UiMessageStreamResult(ChatReplyStream reply, ILogger
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
     /// Whether to answer with a stream: the client asked for <c>text/event-stream</c>, or sent the AI SDK's request shape
@@ -54,15 +56,16 @@ public sealed partial class UiMessageStreamResult(ChatReplyStream reply, ILogger
             int characters = 0;
             try
             {
-                await WriteAsync(response, new UiChunk("start") { MessageId = reply.ExchangeId, MessageMetadata = Metadata(saved: null) }, aborted);
-                await WriteAsync(response, new UiChunk("text-start") { Id = TextId }, aborted);
+                // The headers and the opening events leave together with the first words.
+                await WriteAsync(response, new UiChunk("start") { MessageId = reply.ExchangeId, MessageMetadata = Metadata(saved: null) }, aborted, flush: false);
+                await WriteAsync(response, new UiChunk("text-start") { Id = TextId }, aborted, flush: false);
                 await foreach (string delta in reply.ReadAsync(aborted))
                 {
                     characters += delta.Length;
                     await WriteAsync(response, new UiChunk("text-delta") { Id = TextId, Delta = delta }, aborted);
                 }
                 await WriteAsync(response, new UiChunk("text-end") { Id = TextId }, aborted);
-                await WriteAsync(response, new UiChunk("finish") { MessageMetadata = Metadata(reply.MemorySaved) }, aborted);
+                await WriteAsync(response, new UiChunk("finish") { MessageMetadata = Metadata(reply.MemorySaved) }, aborted, flush: false);
                 await WriteDoneAsync(response, aborted);
             }
             catch (ModelException ex)
@@ -97,23 +100,26 @@ public sealed partial class UiMessageStreamResult(ChatReplyStream reply, ILogger
         }
     }
 
-    private static async Task WriteAsync(HttpResponse response, UiChunk chunk, CancellationToken aborted)
+    /// <summary>Writes one event straight into the response's pipe; with <paramref name="flush"/> it leaves at once.</summary>
+    private static async Task WriteAsync(HttpResponse response, UiChunk chunk, CancellationToken aborted, bool flush = true)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        buffer.Write(DataPrefix);
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        var pipe = response.BodyWriter;
+        pipe.Write(DataPrefix);
+        using (var json = new Utf8JsonWriter(pipe, JsonOptions))
         {
             JsonSerializer.Serialize(json, chunk, UiMessageStreamJson.Default.UiChunk);
         }
-        buffer.Write(EventEnd);
-        await response.Body.WriteAsync(buffer.WrittenMemory, aborted);
-        await response.Body.FlushAsync(aborted);
+        pipe.Write(EventEnd);
+        if (flush)
+        {
+            await pipe.FlushAsync(aborted);
+        }
     }
 
     private static async Task WriteDoneAsync(HttpResponse response, CancellationToken aborted)
     {
-        await response.Body.WriteAsync(Done, aborted);
-        await response.Body.FlushAsync(aborted);
+        response.BodyWriter.Write(Done);
+        await response.BodyWriter.FlushAsync(aborted);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Chat model stream of exchange {ExchangeId} failed after {Characters} characters: {Failure} (provider status {ProviderStatus}); the client got an error event")]
