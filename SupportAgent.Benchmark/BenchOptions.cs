@@ -70,6 +70,12 @@ internal sealed record BenchOptions
 
     public string OutputDir { get; init; } = "";
 
+    /// <summary>Scenario m: users seeded with 1,000 memories each.</summary>
+    public int MemoryUsers { get; init; } = 16;
+
+    /// <summary>Scenario m: statements put on the memory-writes queue to time the writer.</summary>
+    public int MemoryWrites { get; init; } = 400;
+
     /// <summary>Extra environment for the self host (NAME=VALUE), e.g. to try a setting without a code change.</summary>
     public IReadOnlyDictionary<string, string> SelfHostEnv { get; init; } = new Dictionary<string, string>();
 
@@ -83,6 +89,9 @@ internal sealed record BenchOptions
                                     e  fault: Mem0 add answers 500 for the first --add-fail-seconds of the load, --clients clients
                                     s  streamed replies (Accept: text/event-stream), --clients clients: time to first text
                                     t  streamed replies, --clients-high clients
+                                    m  (not in the default list) the built-in memory store, no Mem0: --memory-users users
+                                       with 1,000 memories each, --clients clients; search p50/p99, chat overhead,
+                                       writes/s, peak working set; on a self host of its own, after the others
           --clients N             default 8
           --clients-high N        default 32
           --zero-clients N        default 32
@@ -104,6 +113,8 @@ internal sealed record BenchOptions
           --drain-timeout S       longest wait for memory writes after a load (default 150)
           --telemetry MODE        off (OTEL_SDK_DISABLED=true), on (default: tracing and metrics, no exporter) or
                                   otlp (also exported over OTLP/http to a sink in the fakes process)
+          --memory-users N        scenario m: users seeded with 1,000 memories each (default 16)
+          --memory-writes N       scenario m: statements queued to time the memory writer (default 400)
           --selfhost-env K=V      extra environment variable for the self host (repeatable)
           --output DIR            logs and results (default artifacts/bench)
           --combine FILE...       no run: medians over earlier runs' results.json files (each run stays short)
@@ -163,6 +174,8 @@ internal sealed record BenchOptions
                 "--add-fail-seconds" => o with { AddFailSeconds = Seconds(0.1, 300) },
                 "--search-budget-ms" => o with { SearchBudgetMs = Int(10, 60_000) },
                 "--drain-timeout" => o with { DrainTimeoutSeconds = Seconds(1, 540) },
+                "--memory-users" => o with { MemoryUsers = Int(1, 200) },
+                "--memory-writes" => o with { MemoryWrites = Int(1, 20_000) },
                 "--output" => o with { OutputDir = Value() },
                 "--selfhost-env" => AddEnv(o, Value(), env),
                 "--cold-start" => o with { ColdStart = true },
@@ -201,9 +214,9 @@ internal sealed record BenchOptions
             .Select(k => k.ToLowerInvariant()).ToList();
         foreach (var key in keys)
         {
-            if (key is not ("a" or "b" or "c" or "d" or "e" or "s" or "t"))
+            if (key is not ("a" or "b" or "c" or "d" or "e" or "s" or "t" or "m"))
             {
-                throw new ArgumentException($"unknown scenario '{key}'; use a, b, c, d, e, s, t.");
+                throw new ArgumentException($"unknown scenario '{key}'; use a, b, c, d, e, s, t, m.");
             }
         }
         return keys.Count == 0 ? throw new ArgumentException("--scenarios needs at least one scenario.") : keys;

@@ -86,15 +86,20 @@ internal sealed class LoadDriver : IDisposable
         };
     }
 
-    public static string Body(string userId) =>
-        $$"""{"userId":"{{userId}}","messages":[{"role":"user","content":"{{Content}}"}]}""";
+    public static string Body(string userId, string content = Content) =>
+        $$"""{"userId":"{{userId}}","messages":[{"role":"user","content":"{{content}}"}]}""";
 
-    public async Task<LoadResult> RunAsync(int clients, TimeSpan duration, CancellationToken ct, bool stream = false)
+    /// <summary>
+    /// Each client's n-th request: by default a new user with the tutorial's message; <paramref name="requestFor"/> picks
+    /// the user and the message instead (scenario m asks users who already have memories).
+    /// </summary>
+    public async Task<LoadResult> RunAsync(int clients, TimeSpan duration, CancellationToken ct, bool stream = false, Func<int, int, (string UserId, string Content)>? requestFor = null)
     {
+        requestFor ??= (client, n) => ($"bench-{client}-{n}", Content);
         long start = Stopwatch.GetTimestamp();
         long deadline = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var counters = Enumerable.Range(0, clients).Select(c => _nextUser.GetValueOrDefault(c)).ToArray();
-        var results = await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(() => ClientAsync(c, counters[c], deadline, stream, ct), ct)));
+        var results = await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(() => ClientAsync(c, counters[c], deadline, stream, requestFor, ct), ct)));
         var total = new LoadResult { ElapsedSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds };
         for (int c = 0; c < clients; c++)
         {
@@ -113,14 +118,14 @@ internal sealed class LoadDriver : IDisposable
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct));
     }
 
-    private async Task<(LoadResult Result, int Next)> ClientAsync(int client, int next, long deadline, bool stream, CancellationToken ct)
+    private async Task<(LoadResult Result, int Next)> ClientAsync(int client, int next, long deadline, bool stream, Func<int, int, (string UserId, string Content)> requestFor, CancellationToken ct)
     {
         var result = new LoadResult();
         for (int i = 0; i < MaxRequestsPerClient && Stopwatch.GetTimestamp() < deadline; i++)
         {
             ct.ThrowIfCancellationRequested();
-            string user = $"bench-{client}-{next++}";
-            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(Body(user)));
+            var (user, text) = requestFor(client, next++);
+            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(Body(user, text)));
             content.Headers.ContentType = JsonType;
             using var request = new HttpRequestMessage(HttpMethod.Post, _chat) { Content = content };
             if (stream)

@@ -65,11 +65,12 @@ if (options.ColdStart)
     return await RunColdStartAsync(options, pids, output, started, progress, cts);
 }
 
-var scenarios = options.Scenarios.Select(k => Scenario.For(k, options)).ToList();
+// m (the built-in memory store) runs on a self host of its own, after the others.
+var scenarios = options.Scenarios.Where(k => k != "m").Select(k => Scenario.For(k, options)).ToList();
 var results = scenarios.Select(s => new ScenarioRuns(s, [], [])).ToList();
 
 Stack? stack = null;
-int? failed = await GuardedAsync(async () =>
+int? failed = scenarios.Count == 0 ? null : await GuardedAsync(async () =>
 {
     progress.WriteLine($"bench: starting Azurite, the fakes and the self host (logs in {output})");
     stack = await Stack.StartAsync(options, pids, cts.Token);
@@ -134,14 +135,61 @@ if (failed is { } code)
     return code;
 }
 
+List<Metrics> memoryRuns = [];
+if (options.Scenarios.Contains("m") && await RunBuiltInMemoryAsync(options, pids, output, progress, cts, memoryRuns) is { } memoryFailed)
+{
+    return memoryFailed;
+}
+
 var goals = Report.Goals(options, results);
-string table = Report.Table(options, results, goals, started);
-string json = Report.Json(options, results, goals, started);
+goals.AddRange(BuiltInMemoryScenario.Goals(memoryRuns));
+string table = (results.Count > 0 ? Report.Table(options, results, goals, started) : "")
+    + BuiltInMemoryScenario.Table(options, memoryRuns) + (results.Count > 0 ? "" : Report.GoalLines(goals));
+string json = Report.Json(options, results, goals, started, memoryRuns);
 Console.Write(table);
 Console.WriteLine(json);
 File.WriteAllText(Path.Combine(output, "results.txt"), table);
 File.WriteAllText(Path.Combine(output, "results.json"), json + Environment.NewLine);
 return 0;
+
+static async Task<int?> RunBuiltInMemoryAsync(BenchOptions options, PidFile pids, string output, TextWriter progress, CancellationTokenSource cts, List<Metrics> runs)
+{
+    // No Mem0 setting at all, as a newcomer runs it: the self host uses the built-in store.
+    var env = new Dictionary<string, string>(options.SelfHostEnv) { ["MEMORY_STORE"] = "", ["MEM0_API"] = "", ["MEM0_API_KEY"] = "", ["MEM0_BASE_URL"] = "" };
+    var o = options with { SelfHostEnv = env };
+    Stack? stack = null;
+    return await GuardedAsync(async () =>
+    {
+        progress.WriteLine($"bench: scenario m: Azurite, the fakes and a self host with the built-in memory store (logs in {output})");
+        stack = await Stack.StartAsync(o, pids, cts.Token);
+        using var driver = new LoadDriver(stack.ChatUrl, o.Clients);
+        using var control = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var fakes = new FakesControl(control, stack.OpenAiUrl, stack.Mem0Url);
+        await stack.WaitForSelfHostAsync(driver, cts.Token);
+        progress.WriteLine($"bench: self host ready (pid {stack.SelfHost.Pid}) at {stack.ChatUrl}");
+        var scenario = new BuiltInMemoryScenario(o, stack, fakes, driver, new ProcessMemory(stack.SelfHost.Pid), progress);
+        await scenario.JitWarmupAsync(cts.Token);
+        for (int run = 1; run <= o.Runs; run++)
+        {
+            progress.WriteLine($"bench: run {run}/{o.Runs}, scenario m (built-in memory store, {o.MemoryUsers} users × {BuiltInMemoryScenario.MemoriesPerUser} memories, {o.Clients} clients)");
+            var m = await scenario.RunAsync(run, cts.Token);
+            runs.Add(m);
+            progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"  {m["rps"]:0.0} req/s, overhead p50 {m["overheadP50Ms"]:0.0} / p99 {m["overheadP99Ms"]:0.0} ms, search p50 {m["searchLoadP50Ms"]:0.0} / p99 {m["searchLoadP99Ms"]:0.0} ms, {m["writesPerSecond"]:0.0} writes/s, peak {m["peakWorkingSetMb"]:0} MB"));
+            if (stack.SelfHost.HasExited)
+            {
+                throw new InvalidOperationException("The self host exited during the benchmark. Its last output:" + Environment.NewLine + stack.SelfHost.Tail());
+            }
+        }
+    }, async () =>
+    {
+        if (stack is not null)
+        {
+            progress.WriteLine("bench: stopping the self host, the fakes and Azurite");
+            await stack.DisposeAsync();
+        }
+    }, progress, cts);
+}
 
 static async Task<int> RunColdStartAsync(BenchOptions options, PidFile pids, string output, DateTimeOffset started, TextWriter progress, CancellationTokenSource cts)
 {

@@ -150,12 +150,7 @@ internal static class Report
                 r.Scenario.Key, m["overheadP50Ms"], m["probeSearchExtraP50Ms"], m["probeModelExtraP50Ms"], m["probeEnqueueP50Ms"], m["probeEnqueueP99Ms"],
                 m["cpuSelfHostMsPerChat"], m["cpuAzuriteMsPerChat"], m["cpuFakesMsPerChat"], m["cpuDriverMsPerChat"], m["cpuMachineBusyPct"], m["cpuOthersS"], m["netOverheadP50Ms"]));
         }
-        sb.AppendLine();
-        foreach (var g in goals)
-        {
-            sb.AppendLine(string.Format(CultureInfo.InvariantCulture, "{0}  {1}: {2:0.##} {3}", g.Pass ? "PASS" : "MISS", g.Name, g.Value, g.Unit).TrimEnd());
-        }
-        sb.AppendLine();
+        sb.Append(GoalLines(goals));
         sb.AppendLine("ovh = latency − (search + model) as configured on the fakes (search capped by the budget in d); srch/c, cmpl/c, add/c = requests the fakes");
         sb.AppendLine("counted during the load per answered chat (adds come from the queue writer, concurrently); writes/chats = users with a Mem0 write / chats");
         sb.AppendLine("answered; last s = seconds from the end of the load until the last write landed; peak MB = the self host's peak resident set.");
@@ -163,7 +158,19 @@ internal static class Report
         return sb.ToString();
     }
 
-    public static string Json(BenchOptions o, IReadOnlyList<ScenarioRuns> results, IReadOnlyList<Goal> goals, DateTimeOffset started)
+    public static string GoalLines(IReadOnlyList<Goal> goals)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine();
+        foreach (var g in goals)
+        {
+            sb.AppendLine(string.Format(CultureInfo.InvariantCulture, "{0}  {1}: {2:0.##} {3}", g.Pass ? "PASS" : "MISS", g.Name, g.Value, g.Unit).TrimEnd());
+        }
+        sb.AppendLine();
+        return sb.ToString();
+    }
+
+    public static string Json(BenchOptions o, IReadOnlyList<ScenarioRuns> results, IReadOnlyList<Goal> goals, DateTimeOffset started, IReadOnlyList<Metrics>? memoryRuns = null)
     {
         var sb = new StringBuilder();
         sb.Append("{\"benchmark\":\"supportagent-chat\"");
@@ -187,6 +194,11 @@ internal static class Report
             $"\"median\":{r.Median.ToJson()},\"runs\":[{string.Join(",", r.Runs.Select(x => x.ToJson()))}]," +
             $"\"discardedAfterAzuriteStall\":[{string.Join(",", r.Discarded.Select(x => x.ToJson()))}]}}")));
         sb.Append('}');
+        if (memoryRuns is { Count: > 0 })
+        {
+            sb.Append(",\"builtInMemory\":{\"median\":").Append(Metrics.Median(memoryRuns).ToJson())
+              .Append(",\"runs\":[").Append(string.Join(",", memoryRuns.Select(x => x.ToJson()))).Append("]}");
+        }
         sb.Append(",\"goals\":[");
         sb.Append(string.Join(",", goals.Select(g =>
             $"{{\"goal\":{JsonSerializer.Serialize(g.Name, Readable)},\"scenario\":{JsonSerializer.Serialize(g.Scenario, Readable)}," +
