@@ -166,7 +166,7 @@ public static class MemoryEvaluator
         switch (encoding)
         {
             case Encoding.Int8:
-                return IndexedMemory.Quantize("m", memory).Similarity(query, new float[query.Length]);
+                return IndexedMemory.Quantize("m", memory, "").Similarity(query, new float[query.Length]);
             case Encoding.Float16:
                 var half = memory.Select(x => (float)(Half)x).ToArray();
                 return TensorPrimitives.CosineSimilarity(query, half);

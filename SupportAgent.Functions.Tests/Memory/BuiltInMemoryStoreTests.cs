@@ -8,7 +8,7 @@ using SupportAgent.Functions.Tests.Support;
 namespace SupportAgent.Functions.Tests.Memory;
 
 /// <summary>The built-in store against Azurite, with the real embedding model: what a user of it would notice.</summary>
-public sealed class BuiltInMemoryStoreTests
+public sealed class BuiltInMemoryStoreTests : IDisposable
 {
     internal static readonly MiniLmEmbeddingGenerator Embeddings = new();
 
@@ -19,6 +19,8 @@ public sealed class BuiltInMemoryStoreTests
         };
 
     private readonly BuiltInMemoryStore _store = NewStore();
+
+    public void Dispose() => _store.Dispose();
 
     // Every test has users of its own (the table is shared by the whole run).
     private readonly string _alice = "alice-" + Guid.NewGuid().ToString("N")[..8];
@@ -67,7 +69,7 @@ public sealed class BuiltInMemoryStoreTests
     public async Task A_search_gives_up_when_its_caller_does_even_while_the_model_is_still_loading()
     {
         using var coldModel = new MiniLmEmbeddingGenerator(); // its own model, not loaded yet
-        var store = new BuiltInMemoryStore(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), coldModel, TimeProvider.System);
+        using var store = new BuiltInMemoryStore(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), coldModel, TimeProvider.System);
         using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SearchAsync(_alice, "Any updates?", 5, budget.Token));
@@ -141,6 +143,26 @@ public sealed class BuiltInMemoryStoreTests
 
         Assert.Equal(["My favourite colour is green.", "I work as a nurse.", "My dog is called Rex."], listed.Select(m => m.Memory)); // newest first
         Assert.DoesNotContain(await store.SearchAsync(_alice, "Which city do I live in?", 5, CancellationToken.None), m => m.Memory == "I live in Lisbon.");
+    }
+
+    [Fact]
+    public async Task Another_instance_never_searches_a_stale_copy_of_the_index()
+    {
+        using var other = NewStore(); // a second app instance, with a cache of its own
+        await SaysAsync(_alice, "My dog is called Rex.");
+        Assert.Single(await other.SearchAsync(_alice, "What is my dog's name?", 5, CancellationToken.None)); // now cached there
+
+        await SaysAsync(_alice, "My other dog is called Max.");
+        var afterAdd = await other.SearchAsync(_alice, "What are my dogs called?", 5, CancellationToken.None);
+        var rex = (await _store.ListAllAsync(_alice)).Single(m => m.Memory.Contains("Rex"));
+        await _store.DeleteAsync(_alice, rex.Id, CancellationToken.None);
+        var afterDelete = await other.SearchAsync(_alice, "What are my dogs called?", 5, CancellationToken.None);
+        await _store.DeleteAllAsync(_alice, CancellationToken.None);
+        var afterForget = await other.SearchAsync(_alice, "What are my dogs called?", 5, CancellationToken.None);
+
+        Assert.Equal(2, afterAdd.Count);
+        Assert.Equal(["My other dog is called Max."], afterDelete.Select(m => m.Memory));
+        Assert.Empty(afterForget);
     }
 
     [Fact]

@@ -13,11 +13,12 @@ namespace SupportAgent.Functions.Memory.BuiltIn;
 /// Long-term memory without any external service: the user's statements, embedded in process and kept in the app's
 /// own storage account (table <see cref="TableName"/>, one partition per user, keyed by a hash of the user id). Each
 /// memory is a row (text, exchange id, time); the user's search index is one more row holding every memory's id and
-/// int8 vector (<see cref="MemoryIndex"/>). A search embeds the query while it reads that one index row, ranks by
+/// int8 vector (<see cref="MemoryIndex"/>), of which each instance caches recent copies, checked against the row's
+/// ETag (<see cref="MemoryIndexCache"/>). A search embeds the query while it reads that one index row (or its ETag), ranks by
 /// cosine similarity (<see cref="MemoryRanking"/>), then reads the top-k rows' text. At most <see cref="DefaultCapacity"/>
 /// memories per user: beyond that the oldest is deleted. Near-duplicates are stored once (the newer wording wins).
 /// </summary>
-public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerator<string, Embedding<float>> embeddings, TimeProvider timeProvider) : IMemoryStore
+public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerator<string, Embedding<float>> embeddings, TimeProvider timeProvider) : IMemoryStore, IDisposable
 {
     public const string TableName = "usermemories";
 
@@ -31,6 +32,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     private const int MaxWriteAttempts = 8;
 
     private readonly Lazy<TableClient> _table = new(() => storage.CreateTableServiceClient().GetTableClient(TableName));
+    private readonly MemoryIndexCache _cache = new();
     private volatile bool _tableExists;
 
     public MemoryRanking Ranking { get; init; } = MemoryRanking.Default;
@@ -85,11 +87,11 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         }
         var table = await TableAsync(cancellationToken);
         var vectors = await embeddings.GenerateAsync(statements.Select(s => s.Text), cancellationToken: cancellationToken);
-        var candidates = statements.Select((s, i) => (s.Id, s.Text, Indexed: IndexedMemory.Quantize(s.Id, vectors[i].Vector.Span), Vector: vectors[i].Vector)).ToList();
+        var candidates = statements.Select((s, i) => (s.Id, s.Text, Indexed: IndexedMemory.Quantize(s.Id, vectors[i].Vector.Span, s.Text), Vector: vectors[i].Vector)).ToList();
 
         for (int attempt = 1; ; attempt++)
         {
-            var index = await ReadIndexAsync(table, partition, cancellationToken);
+            var index = (await ReadIndexAsync(table, partition, cancellationToken)).Clone();
             var rows = new List<MemoryRow>();
             var removed = new List<string>();
             foreach (var c in candidates)
@@ -98,7 +100,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
                 {
                     continue; // written before: this is a redelivered message
                 }
-                if (await FindDuplicateAsync(table, partition, index, c.Vector, c.Text, cancellationToken) is { } duplicate)
+                if (FindDuplicate(index, c.Vector, c.Indexed.Numbers) is { } duplicate)
                 {
                     index.Remove(duplicate);
                     removed.Add(duplicate);
@@ -117,7 +119,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
 
             try
             {
-                await WriteAsync(table, partition, rows, index, cancellationToken);
+                _cache.Put(partition, index.Stored(await WriteAsync(table, partition, rows, index, cancellationToken)));
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < MaxWriteAttempts)
             {
@@ -155,14 +157,15 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         bool inIndex = false;
         for (int attempt = 1; ; attempt++)
         {
-            var index = await ReadIndexAsync(table, partition, cancellationToken);
+            var index = (await ReadIndexAsync(table, partition, cancellationToken)).Clone();
             if (!index.Remove(memoryId))
             {
                 break;
             }
             try
             {
-                await table.UpdateEntityAsync(index.ToEntity(partition), index.ETag!.Value, TableUpdateMode.Replace, cancellationToken);
+                var updated = await table.UpdateEntityAsync(index.ToEntity(partition), index.ETag!.Value, TableUpdateMode.Replace, cancellationToken);
+                _cache.Put(partition, index.Stored(updated.Headers.ETag!.Value));
                 inIndex = true;
                 break;
             }
@@ -181,6 +184,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         var table = await TableAsync(cancellationToken);
         // The index first: from then on no search finds anything, even while the rows are being deleted.
         await DeleteRowAsync(table, partition, MemoryIndex.RowKey, cancellationToken);
+        _cache.Remove(partition);
         var ids = new List<string>();
         await foreach (var row in table.QueryAsync<TableEntity>(RowsOf(partition), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
         {
@@ -197,14 +201,12 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         (await embeddings.GenerateAsync([text], cancellationToken: cancellationToken))[0].Vector;
 
     /// <summary>The memory this statement repeats, if any: very high similarity and the same numbers (#1234 is not #1235).</summary>
-    private static async Task<string?> FindDuplicateAsync(TableClient table, string partition, MemoryIndex index, ReadOnlyMemory<float> vector, string text, CancellationToken cancellationToken)
+    private static string? FindDuplicate(MemoryIndex index, ReadOnlyMemory<float> vector, uint numbers)
     {
         var scratch = new float[vector.Length];
         foreach (var item in index.Items)
         {
-            if (item.Similarity(vector.Span, scratch) >= DuplicateSimilarity
-                && await ReadRowAsync(table, partition, item.Id, cancellationToken) is { } row
-                && SameNumbers(row.Memory, text))
+            if (item.Numbers == numbers && item.Similarity(vector.Span, scratch) >= DuplicateSimilarity)
             {
                 return item.Id;
             }
@@ -212,12 +214,8 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         return null;
     }
 
-    internal static bool SameNumbers(string a, string b) => Numbers(a).SequenceEqual(Numbers(b));
-
-    private static IEnumerable<string> Numbers(string text) =>
-        System.Text.RegularExpressions.Regex.Matches(text, "[0-9]+").Select(m => m.Value);
-
-    private static async Task WriteAsync(TableClient table, string partition, List<MemoryRow> rows, MemoryIndex index, CancellationToken cancellationToken)
+    /// <summary>Writes the new rows and the index; returns the index row's new ETag.</summary>
+    private static async Task<ETag> WriteAsync(TableClient table, string partition, List<MemoryRow> rows, MemoryIndex index, CancellationToken cancellationToken)
     {
         var indexAction = index.ETag is { } etag
             ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, index.ToEntity(partition), etag)
@@ -231,7 +229,8 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
             rowActions.RemoveRange(0, MaxTransactionActions);
         }
         // A conflict on the index (412, or 409 when two first writes race) fails the whole transaction with that status.
-        await table.SubmitTransactionAsync([.. rowActions, indexAction], cancellationToken);
+        var responses = await table.SubmitTransactionAsync([.. rowActions, indexAction], cancellationToken);
+        return responses.Value[^1].Headers.ETag ?? throw new InvalidOperationException("The table service returned no ETag for the memory index.");
     }
 
     private static async Task DeleteRowsAsync(TableClient table, string partition, IReadOnlyList<string> ids, CancellationToken cancellationToken)
@@ -266,10 +265,33 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         }
     }
 
-    private static async Task<MemoryIndex> ReadIndexAsync(TableClient table, string partition, CancellationToken cancellationToken)
+    /// <summary>
+    /// The user's index as stored now. With a copy in this instance's cache, only the row's ETag is read (a point read
+    /// selecting one small property) and the copy is used if it is current. Callers must Clone() before changing it.
+    /// </summary>
+    private async Task<MemoryIndex> ReadIndexAsync(TableClient table, string partition, CancellationToken cancellationToken)
     {
+        if (_cache.Has(partition))
+        {
+            var probe = await table.GetEntityIfExistsAsync<TableEntity>(partition, MemoryIndex.RowKey, select: ["Count"], cancellationToken: cancellationToken);
+            if (!probe.HasValue)
+            {
+                _cache.Remove(partition);
+                return MemoryIndex.Empty();
+            }
+            if (_cache.Get(partition, probe.Value!.ETag) is { } current)
+            {
+                return current;
+            }
+        }
         var response = await table.GetEntityIfExistsAsync<TableEntity>(partition, MemoryIndex.RowKey, cancellationToken: cancellationToken);
-        return response.HasValue ? MemoryIndex.FromEntity(response.Value!) : MemoryIndex.Empty();
+        if (!response.HasValue)
+        {
+            return MemoryIndex.Empty();
+        }
+        var index = MemoryIndex.FromEntity(response.Value!);
+        _cache.Put(partition, index);
+        return index;
     }
 
     private static async Task<MemoryRow?> ReadRowAsync(TableClient table, string partition, string rowKey, CancellationToken cancellationToken)
@@ -299,6 +321,8 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         }
         return _table.Value;
     }
+
+    public void Dispose() => _cache.Dispose();
 
     /// <summary>Partition keys cannot hold '/', '\', '#', '?' or control characters, which user ids may: a hash instead.</summary>
     private static string Partition(string userId) =>

@@ -5,8 +5,11 @@ using Azure.Data.Tables;
 
 namespace SupportAgent.Functions.Memory.BuiltIn;
 
-/// <summary>One memory in a user's search index: its id (the row key of its text) and its quantised vector.</summary>
-public sealed record IndexedMemory(string Id, sbyte[] Vector, float Factor)
+/// <summary>
+/// One memory in a user's search index: its id (the row key of its text), its quantised vector, and a hash of the
+/// numbers in its text (so a near-duplicate can be told from the same sentence about another order without reading it).
+/// </summary>
+public sealed record IndexedMemory(string Id, sbyte[] Vector, float Factor, uint Numbers)
 {
     /// <summary>Cosine similarity with a unit-length query vector: dot(query, vector) times 1/|vector|.</summary>
     public float Similarity(ReadOnlySpan<float> query, Span<float> scratch)
@@ -19,7 +22,7 @@ public sealed record IndexedMemory(string Id, sbyte[] Vector, float Factor)
     /// int8 with a scale per vector: 384 bytes, a quarter of float32 and half of float16, and the same ranking on the
     /// evaluation set (docs/memory.md). The stored factor is 1/|quantised vector|, so a dot product gives the cosine.
     /// </summary>
-    public static IndexedMemory Quantize(string id, ReadOnlySpan<float> vector)
+    public static IndexedMemory Quantize(string id, ReadOnlySpan<float> vector, string text)
     {
         float max = Math.Abs(TensorPrimitives.MaxMagnitude(vector)); // the element of largest magnitude, with its sign
         var q = new sbyte[vector.Length];
@@ -34,7 +37,24 @@ public sealed record IndexedMemory(string Id, sbyte[] Vector, float Factor)
         Span<float> asFloat = stackalloc float[q.Length];
         TensorPrimitives.ConvertTruncating<sbyte, float>(q, asFloat);
         float norm = TensorPrimitives.Norm(asFloat);
-        return new IndexedMemory(id, q, norm > 0 ? 1 / norm : 0);
+        return new IndexedMemory(id, q, norm > 0 ? 1 / norm : 0, NumbersOf(text));
+    }
+
+    /// <summary>FNV-1a over the text's runs of digits, in order: "order #1234" and "order #1235" differ.</summary>
+    public static uint NumbersOf(string text)
+    {
+        uint hash = 2166136261;
+        bool inNumber = false;
+        foreach (char c in text)
+        {
+            bool digit = char.IsAsciiDigit(c);
+            if (digit || inNumber)
+            {
+                hash = (hash ^ (digit ? c : ',')) * 16777619;
+            }
+            inNumber = digit;
+        }
+        return hash;
     }
 }
 
@@ -60,7 +80,20 @@ public sealed class MemoryIndex
     }
 
     /// <summary>Null when the entity does not exist yet (the first write inserts it).</summary>
-    public ETag? ETag { get; }
+    public ETag? ETag { get; private set; }
+
+    /// <summary>Roughly what it holds in memory, for the cache's size limit.</summary>
+    public long ApproximateBytes => 256 + _items.Count * (MiniLmEmbeddingGenerator.Dimensions + 160L);
+
+    /// <summary>A copy to change (the items themselves are immutable and shared).</summary>
+    public MemoryIndex Clone() => new([.. _items], ETag);
+
+    /// <summary>This index as stored under <paramref name="etag"/> (after a write).</summary>
+    public MemoryIndex Stored(ETag etag)
+    {
+        ETag = etag;
+        return this;
+    }
 
     /// <summary>Newest first (ids sort that way).</summary>
     public IReadOnlyList<IndexedMemory> Items => _items;
@@ -96,11 +129,13 @@ public sealed class MemoryIndex
         int dims = MiniLmEmbeddingGenerator.Dimensions;
         var ids = new byte[_items.Count * MemoryIds.ByteLength];
         var factors = new byte[_items.Count * sizeof(float)];
+        var numbers = new byte[_items.Count * sizeof(uint)];
         var vectors = new byte[_items.Count * dims];
         for (int i = 0; i < _items.Count; i++)
         {
             MemoryIds.Write(_items[i].Id, ids.AsSpan(i * MemoryIds.ByteLength, MemoryIds.ByteLength));
             BinaryPrimitives.WriteSingleLittleEndian(factors.AsSpan(i * sizeof(float)), _items[i].Factor);
+            BinaryPrimitives.WriteUInt32LittleEndian(numbers.AsSpan(i * sizeof(uint)), _items[i].Numbers);
             System.Runtime.InteropServices.MemoryMarshal.AsBytes(_items[i].Vector.AsSpan()).CopyTo(vectors.AsSpan(i * dims));
         }
         var entity = new TableEntity(partitionKey, RowKey)
@@ -109,6 +144,7 @@ public sealed class MemoryIndex
             ["Count"] = _items.Count,
             ["Ids"] = ids,
             ["Factors"] = factors,
+            ["Numbers"] = numbers,
         };
         int parts = (vectors.Length + MaxPropertyBytes - 1) / MaxPropertyBytes;
         for (int p = 0; p < parts; p++)
@@ -133,6 +169,7 @@ public sealed class MemoryIndex
         int dims = MiniLmEmbeddingGenerator.Dimensions;
         byte[] ids = entity.GetBinary("Ids") ?? [];
         byte[] factors = entity.GetBinary("Factors") ?? [];
+        byte[] numbers = entity.GetBinary("Numbers") ?? new byte[count * sizeof(uint)];
         var vectors = new byte[count * dims];
         int offset = 0;
         for (int p = 0; offset < vectors.Length; p++)
@@ -141,7 +178,7 @@ public sealed class MemoryIndex
             part.CopyTo(vectors, offset);
             offset += part.Length;
         }
-        if (ids.Length != count * MemoryIds.ByteLength || factors.Length != count * sizeof(float))
+        if (ids.Length != count * MemoryIds.ByteLength || factors.Length != count * sizeof(float) || numbers.Length != count * sizeof(uint))
         {
             throw new InvalidDataException("The memory index's ids, factors and count disagree.");
         }
@@ -151,7 +188,7 @@ public sealed class MemoryIndex
             var vector = new sbyte[dims];
             System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(vectors.AsSpan(i * dims, dims)).CopyTo(vector);
             items.Add(new IndexedMemory(MemoryIds.Read(ids.AsSpan(i * MemoryIds.ByteLength, MemoryIds.ByteLength)), vector,
-                BinaryPrimitives.ReadSingleLittleEndian(factors.AsSpan(i * sizeof(float)))));
+                BinaryPrimitives.ReadSingleLittleEndian(factors.AsSpan(i * sizeof(float))), BinaryPrimitives.ReadUInt32LittleEndian(numbers.AsSpan(i * sizeof(uint)))));
         }
         return new MemoryIndex(items, entity.ETag);
     }

@@ -79,6 +79,9 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
             var options = new SessionOptions();
             // Replies and queue writes call in parallel already: no busy-waiting worker threads between calls.
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            // Pre-packed weight copies make inference about 30% faster but hold about 28 MB more for good (measured);
+            // memory is the scarcer of the two next to the rest of the app.
+            options.AddSessionConfigEntry("session.disable_prepacking", "1");
             return new Model(new InferenceSession(ModelFile(), options), new MiniLMTokenizer());
         }
 
