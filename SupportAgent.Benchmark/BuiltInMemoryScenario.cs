@@ -39,9 +39,9 @@ internal sealed class BuiltInMemoryScenario(BenchOptions o, Stack stack, FakesCo
     private readonly StorageClients _storage = new(Options.Create(new StorageOptions { ConnectionString = stack.StorageConnectionString }));
 
     // Searches (the probe) embed every query, as the app does; seeding embeds each statement once for all users.
-    private BuiltInMemoryStore Store => new(_storage, Model, TimeProvider.System);
+    private BuiltInMemoryStore Store => new(_storage, Model, new MemoryIndexCache(), TimeProvider.System);
 
-    private BuiltInMemoryStore SeedStore => new(_storage, new CachingEmbeddings(Model), TimeProvider.System);
+    private BuiltInMemoryStore SeedStore => new(_storage, new CachingEmbeddings(Model), new MemoryIndexCache(), TimeProvider.System);
 
     public const double SearchP50LimitMs = 20;
     public const double SearchP99LimitMs = 60;

@@ -68,6 +68,7 @@ public static class ServiceRegistration
         // The built-in store: one embedding generator for the app (its model loads once, on first use or at start, and
         // never when Mem0 is used), replaceable by any other IEmbeddingGenerator registered before this call.
         services.TryAddSingleton<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>, MiniLmEmbeddingGenerator>();
+        services.AddSingleton<MemoryIndexCache>();
         services.AddSingleton<BuiltInMemoryStore>();
         services.AddHostedService<MemoryStoreStartup>();
         services.AddTransient<IMemoryStore>(sp => sp.GetRequiredService<IOptions<MemoryStoreOptions>>().Value.Kind switch

@@ -23,7 +23,7 @@ internal static class EvaluationCommand
         using var embeddings = new MiniLmEmbeddingGenerator();
         var store = new BuiltInMemoryStore(
             new StorageClients(Options.Create(new StorageOptions { ConnectionString = Loopback.AzuriteConnectionString(blob, queue, table) })),
-            embeddings, TimeProvider.System);
+            embeddings, new MemoryIndexCache(), TimeProvider.System);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (score, isolation) = await MemoryEvaluator.RunStoreAsync(store, set, "built-in store on Azurite", ct);

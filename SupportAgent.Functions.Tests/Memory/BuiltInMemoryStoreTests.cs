@@ -8,19 +8,17 @@ using SupportAgent.Functions.Tests.Support;
 namespace SupportAgent.Functions.Tests.Memory;
 
 /// <summary>The built-in store against Azurite, with the real embedding model: what a user of it would notice.</summary>
-public sealed class BuiltInMemoryStoreTests : IDisposable
+public sealed class BuiltInMemoryStoreTests
 {
     internal static readonly MiniLmEmbeddingGenerator Embeddings = new();
 
     internal static BuiltInMemoryStore NewStore(int capacity = BuiltInMemoryStore.DefaultCapacity) =>
-        new(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), Embeddings, TimeProvider.System)
+        new(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), Embeddings, new MemoryIndexCache(), TimeProvider.System)
         {
             Capacity = capacity,
         };
 
     private readonly BuiltInMemoryStore _store = NewStore();
-
-    public void Dispose() => _store.Dispose();
 
     // Every test has users of its own (the table is shared by the whole run).
     private readonly string _alice = "alice-" + Guid.NewGuid().ToString("N")[..8];
@@ -69,7 +67,7 @@ public sealed class BuiltInMemoryStoreTests : IDisposable
     public async Task A_search_gives_up_when_its_caller_does_even_while_the_model_is_still_loading()
     {
         using var coldModel = new MiniLmEmbeddingGenerator(); // its own model, not loaded yet
-        using var store = new BuiltInMemoryStore(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), coldModel, TimeProvider.System);
+        var store = new BuiltInMemoryStore(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), coldModel, new MemoryIndexCache(), TimeProvider.System);
         using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SearchAsync(_alice, "Any updates?", 5, budget.Token));
@@ -148,7 +146,7 @@ public sealed class BuiltInMemoryStoreTests : IDisposable
     [Fact]
     public async Task Another_instance_never_searches_a_stale_copy_of_the_index()
     {
-        using var other = NewStore(); // a second app instance, with a cache of its own
+        var other = NewStore(); // a second app instance, with a cache of its own
         await SaysAsync(_alice, "My dog is called Rex.");
         Assert.Single(await other.SearchAsync(_alice, "What is my dog's name?", 5, CancellationToken.None)); // now cached there
 

@@ -19,7 +19,7 @@ public sealed class MemoryEvaluationTests
         Assert.True(set.Cases.Count >= 30, "the set has at least 30 cases");
         Assert.All(set.Cases, c => Assert.True(c.History.Count(h => !h.IsKeyFact && !h.IsReplacedFact) >= 15, c.Id));
 
-        using var store = BuiltInMemoryStoreTests.NewStore();
+        var store = BuiltInMemoryStoreTests.NewStore();
         var (score, isolation) = await MemoryEvaluator.RunStoreAsync(store, set, "built-in", CancellationToken.None);
 
         Assert.True(score.Recall5 >= Recall5Floor, $"recall@5 {score.Recall5:0.000} is below {Recall5Floor}");

@@ -18,7 +18,7 @@ namespace SupportAgent.Functions.Memory.BuiltIn;
 /// cosine similarity (<see cref="MemoryRanking"/>), then reads the top-k rows' text. At most <see cref="DefaultCapacity"/>
 /// memories per user: beyond that the oldest is deleted. Near-duplicates are stored once (the newer wording wins).
 /// </summary>
-public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerator<string, Embedding<float>> embeddings, TimeProvider timeProvider) : IMemoryStore, IDisposable
+public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerator<string, Embedding<float>> embeddings, MemoryIndexCache cache, TimeProvider timeProvider) : IMemoryStore
 {
     public const string TableName = "usermemories";
 
@@ -32,7 +32,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     private const int MaxWriteAttempts = 8;
 
     private readonly Lazy<TableClient> _table = new(() => storage.CreateTableServiceClient().GetTableClient(TableName));
-    private readonly MemoryIndexCache _cache = new();
+    private readonly MemoryIndexCache _cache = cache;
     private volatile bool _tableExists;
 
     public MemoryRanking Ranking { get; init; } = MemoryRanking.Default;
@@ -321,8 +321,6 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         }
         return _table.Value;
     }
-
-    public void Dispose() => _cache.Dispose();
 
     /// <summary>Partition keys cannot hold '/', '\', '#', '?' or control characters, which user ids may: a hash instead.</summary>
     private static string Partition(string userId) =>
