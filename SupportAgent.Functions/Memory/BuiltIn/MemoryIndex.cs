@@ -130,13 +130,11 @@ public sealed class MemoryIndex
         var ids = new byte[_items.Count * MemoryIds.ByteLength];
         var factors = new byte[_items.Count * sizeof(float)];
         var numbers = new byte[_items.Count * sizeof(uint)];
-        var vectors = new byte[_items.Count * dims];
         for (int i = 0; i < _items.Count; i++)
         {
             MemoryIds.Write(_items[i].Id, ids.AsSpan(i * MemoryIds.ByteLength, MemoryIds.ByteLength));
             BinaryPrimitives.WriteSingleLittleEndian(factors.AsSpan(i * sizeof(float)), _items[i].Factor);
             BinaryPrimitives.WriteUInt32LittleEndian(numbers.AsSpan(i * sizeof(uint)), _items[i].Numbers);
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(_items[i].Vector.AsSpan()).CopyTo(vectors.AsSpan(i * dims));
         }
         var entity = new TableEntity(partitionKey, RowKey)
         {
@@ -146,10 +144,19 @@ public sealed class MemoryIndex
             ["Factors"] = factors,
             ["Numbers"] = numbers,
         };
-        int parts = (vectors.Length + MaxPropertyBytes - 1) / MaxPropertyBytes;
-        for (int p = 0; p < parts; p++)
+        // All vectors end to end, cut into 64 KiB properties, each part written straight from the items.
+        int total = _items.Count * dims;
+        for (int p = 0; p * MaxPropertyBytes < total; p++)
         {
-            entity[$"Vectors{p}"] = vectors.AsSpan(p * MaxPropertyBytes, Math.Min(MaxPropertyBytes, vectors.Length - p * MaxPropertyBytes)).ToArray();
+            var part = new byte[Math.Min(MaxPropertyBytes, total - p * MaxPropertyBytes)];
+            for (int at = 0; at < part.Length;)
+            {
+                int global = p * MaxPropertyBytes + at, item = global / dims, within = global % dims;
+                int n = Math.Min(dims - within, part.Length - at);
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(_items[item].Vector.AsSpan(within, n)).CopyTo(part.AsSpan(at));
+                at += n;
+            }
+            entity[$"Vectors{p}"] = part;
         }
         if (ETag is { } etag)
         {
@@ -170,23 +177,30 @@ public sealed class MemoryIndex
         byte[] ids = entity.GetBinary("Ids") ?? [];
         byte[] factors = entity.GetBinary("Factors") ?? [];
         byte[] numbers = entity.GetBinary("Numbers") ?? new byte[count * sizeof(uint)];
-        var vectors = new byte[count * dims];
-        int offset = 0;
-        for (int p = 0; offset < vectors.Length; p++)
-        {
-            byte[] part = entity.GetBinary($"Vectors{p}") ?? throw new InvalidDataException($"The memory index lacks Vectors{p}.");
-            part.CopyTo(vectors, offset);
-            offset += part.Length;
-        }
         if (ids.Length != count * MemoryIds.ByteLength || factors.Length != count * sizeof(float) || numbers.Length != count * sizeof(uint))
         {
             throw new InvalidDataException("The memory index's ids, factors and count disagree.");
         }
+        var parts = new List<byte[]>();
+        for (int p = 0; parts.Sum(x => (long)x.Length) < (long)count * dims; p++)
+        {
+            parts.Add(entity.GetBinary($"Vectors{p}") ?? throw new InvalidDataException($"The memory index lacks Vectors{p}."));
+        }
         var items = new List<IndexedMemory>(count);
         for (int i = 0; i < count; i++)
         {
+            // A vector may run across two parts (they are cut at 64 KiB, not at vector boundaries).
             var vector = new sbyte[dims];
-            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(vectors.AsSpan(i * dims, dims)).CopyTo(vector);
+            var target = System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan());
+            for (int at = 0; at < dims;)
+            {
+                long global = (long)i * dims + at;
+                var part = parts[(int)(global / MaxPropertyBytes)];
+                int within = (int)(global % MaxPropertyBytes);
+                int n = Math.Min(dims - at, part.Length - within);
+                part.AsSpan(within, n).CopyTo(target[at..]);
+                at += n;
+            }
             items.Add(new IndexedMemory(MemoryIds.Read(ids.AsSpan(i * MemoryIds.ByteLength, MemoryIds.ByteLength)), vector,
                 BinaryPrimitives.ReadSingleLittleEndian(factors.AsSpan(i * sizeof(float))), BinaryPrimitives.ReadUInt32LittleEndian(numbers.AsSpan(i * sizeof(uint)))));
         }

@@ -27,6 +27,7 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
 
     private readonly Lazy<Model> _model = new(Model.Load, LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly EmbeddingGeneratorMetadata _metadata = new("onnxruntime", null, ModelId, Dimensions);
+    private readonly SemaphoreSlim _gate = new(Environment.ProcessorCount, Environment.ProcessorCount);
 
     /// <summary>True once the model is in memory (it is never loaded when another memory store is used).</summary>
     public bool IsLoaded => _model.IsValueCreated;
@@ -42,17 +43,28 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     /// <summary>
     /// Runs on the thread pool, so the caller's I/O goes on meanwhile and its cancellation (the chat path's search
     /// budget) is honoured at once even while the model is still loading; work already started finishes unobserved.
+    /// At most one inference per core runs at a time: ONNX Runtime already spreads each one over the cores, and more
+    /// at once only add waiting inside it and working memory (its buffers grow with the inferences in flight).
     /// </summary>
-    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
         string[] texts = values.ToArray();
-        return Task.Run(() =>
+        await _gate.WaitAsync(cancellationToken);
+        var work = Task.Run(() =>
         {
-            var created = DateTimeOffset.UtcNow;
-            var vectors = texts.Length == 0 ? [] : _model.Value.Embed(texts);
-            return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = ModelId, CreatedAt = created }));
-        }, cancellationToken).WaitAsync(cancellationToken);
+            try
+            {
+                var created = DateTimeOffset.UtcNow;
+                var vectors = texts.Length == 0 ? [] : _model.Value.Embed(texts);
+                return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = ModelId, CreatedAt = created }));
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }, CancellationToken.None);
+        return await work.WaitAsync(cancellationToken);
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
