@@ -31,8 +31,13 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     private const int MaxTransactionActions = 100; // the table service's limit per batch
     private const int MaxWriteAttempts = 8;
 
+    // Index writes in flight at once in this instance. Each holds about 2 MB of request and response buffers at the cap,
+    // and the queue listener hands over up to 24 messages at a time: unbounded, the peak working set went past 400 MB.
+    private static readonly int WriteConcurrency = Math.Max(2, Environment.ProcessorCount);
+
     private readonly Lazy<TableClient> _table = new(() => storage.CreateTableServiceClient().GetTableClient(TableName));
     private readonly MemoryIndexCache _cache = cache;
+    private readonly SemaphoreSlim _writes = new(WriteConcurrency, WriteConcurrency);
     private volatile bool _tableExists;
 
     public MemoryRanking Ranking { get; init; } = MemoryRanking.Default;
@@ -89,6 +94,20 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         var vectors = await embeddings.GenerateAsync(statements.Select(s => s.Text), cancellationToken: cancellationToken);
         var candidates = statements.Select((s, i) => (s.Id, s.Text, Indexed: IndexedMemory.Quantize(s.Id, vectors[i].Vector.Span, s.Text), Vector: vectors[i].Vector)).ToList();
 
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            await WriteStatementsAsync(table, partition, exchange.Id, exchange.CreatedAt, candidates, cancellationToken);
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    private async Task WriteStatementsAsync(TableClient table, string partition, string exchangeId, DateTimeOffset createdAt,
+        List<(string Id, string Text, IndexedMemory Indexed, ReadOnlyMemory<float> Vector)> candidates, CancellationToken cancellationToken)
+    {
         for (int attempt = 1; ; attempt++)
         {
             var index = (await ReadIndexAsync(table, partition, cancellationToken)).Clone();
@@ -106,7 +125,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
                     removed.Add(duplicate);
                 }
                 index.Add(c.Indexed);
-                rows.Add(new MemoryRow { PartitionKey = partition, RowKey = c.Id, Memory = c.Text, ExchangeId = exchange.Id, CreatedAt = exchange.CreatedAt });
+                rows.Add(new MemoryRow { PartitionKey = partition, RowKey = c.Id, Memory = c.Text, ExchangeId = exchangeId, CreatedAt = createdAt });
             }
             if (rows.Count == 0)
             {
