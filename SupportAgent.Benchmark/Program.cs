@@ -122,14 +122,7 @@ int? failed = scenarios.Count == 0 ? null : await GuardedAsync(async () =>
             }
         }
     }
-}, async () =>
-{
-    if (stack is not null)
-    {
-        progress.WriteLine("bench: stopping the self host, the fakes and Azurite");
-        await stack.DisposeAsync();
-    }
-}, progress, cts);
+}, () => StopStackAsync(stack, progress), progress, cts);
 if (failed is { } code)
 {
     return code;
@@ -181,14 +174,16 @@ static async Task<int?> RunBuiltInMemoryAsync(BenchOptions options, PidFile pids
                 throw new InvalidOperationException("The self host exited during the benchmark. Its last output:" + Environment.NewLine + stack.SelfHost.Tail());
             }
         }
-    }, async () =>
+    }, () => StopStackAsync(stack, progress), progress, cts);
+}
+
+static async Task StopStackAsync(Stack? stack, TextWriter progress)
+{
+    if (stack is not null)
     {
-        if (stack is not null)
-        {
-            progress.WriteLine("bench: stopping the self host, the fakes and Azurite");
-            await stack.DisposeAsync();
-        }
-    }, progress, cts);
+        progress.WriteLine("bench: stopping the self host, the fakes and Azurite");
+        await stack.DisposeAsync();
+    }
 }
 
 static async Task<int> RunColdStartAsync(BenchOptions options, PidFile pids, string output, DateTimeOffset started, TextWriter progress, CancellationTokenSource cts)
