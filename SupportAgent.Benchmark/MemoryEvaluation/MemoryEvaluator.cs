@@ -107,6 +107,7 @@ public static class MemoryEvaluator
             Variant(set, vectors, "built-in: int8, rule, minimum 0.10", Encoding.Int8, true, d),
             Variant(set, vectors, "  vectors as float32", Encoding.Float32, true, d),
             Variant(set, vectors, "  vectors as float16", Encoding.Float16, true, d),
+            Variant(set, vectors, "  vectors as int4 (half the index of int8)", Encoding.Int4, true, d),
             Variant(set, vectors, "  greetings and questions remembered too", Encoding.Int8, false, d),
             Variant(set, vectors, "  no minimum similarity", Encoding.Int8, true, d with { MinSimilarity = float.MinValue }),
             Variant(set, vectors, "  minimum similarity 0.15", Encoding.Int8, true, d with { MinSimilarity = 0.15f }),
@@ -135,7 +136,7 @@ public static class MemoryEvaluator
         return new EvaluationScore("old keyword ranking (every statement kept)", n, top1, top5, (double)shown / n, (double)unrelated / n);
     }
 
-    private enum Encoding { Float32, Float16, Int8 }
+    private enum Encoding { Float32, Float16, Int8, Int4 }
 
     private static EvaluationScore Variant(EvaluationSet set, Dictionary<string, float[]> vectors, string name, Encoding encoding, bool rule, MemoryRanking ranking, double keywordWeight = 0)
     {
@@ -167,6 +168,10 @@ public static class MemoryEvaluator
         {
             case Encoding.Int8:
                 return IndexedMemory.Quantize("m", memory, "").Similarity(query, new float[query.Length]);
+            case Encoding.Int4:
+                float max = Math.Abs(TensorPrimitives.MaxMagnitude(memory));
+                var nibbles = memory.Select(x => (float)Math.Round(x * 7 / max)).ToArray();
+                return TensorPrimitives.CosineSimilarity(query, nibbles);
             case Encoding.Float16:
                 var half = memory.Select(x => (float)(Half)x).ToArray();
                 return TensorPrimitives.CosineSimilarity(query, half);
