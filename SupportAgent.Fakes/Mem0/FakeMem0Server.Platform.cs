@@ -3,7 +3,8 @@ using Microsoft.AspNetCore.Builder;
 
 namespace SupportAgent.Fakes;
 
-// The hosted Platform's routes (reference §1): v1/v2/v3 add, search and list, v1 deletes, entity delete, ping, events.
+// The hosted Platform's routes the service calls (docs/mem0-api.md): v3 add, search and list; v1 read and delete of one
+// memory; v1 delete of a user's memories.
 public sealed partial class FakeMem0Server
 {
     private const string MissingEntityMessage = """{"message":"At least one of the filters: agent_id, user_id, app_id, run_id is required!"}""";
@@ -15,30 +16,16 @@ public sealed partial class FakeMem0Server
 
     private void MapPlatform(WebApplication app)
     {
-        Map(app, "GET", "/v1/ping/", Mem0Operation.Ping, call => HttpIo.WriteRawJsonAsync(call.Http, 200,
-            """{"status":"ok","org_id":"org_fake","project_id":"proj_fake","user_email":"fake@mem0.local"}"""));
-
-        Map(app, "POST", "/v1/memories/", Mem0Operation.Add, call => PlatformAddAsync(call, v3: false));
-        Map(app, "POST", "/v3/memories/add/", Mem0Operation.Add, call => PlatformAddAsync(call, v3: true));
-
-        Map(app, "POST", "/v1/memories/search/", Mem0Operation.Search, call => PlatformSearchAsync(call, version: 1));
-        Map(app, "POST", "/v2/memories/search/", Mem0Operation.Search, call => PlatformSearchAsync(call, version: 2));
-        Map(app, "POST", "/v3/memories/search/", Mem0Operation.Search, call => PlatformSearchAsync(call, version: 3));
-
-        Map(app, "GET", "/v1/memories/", Mem0Operation.List, PlatformListV1Async);
-        Map(app, "POST", "/v2/memories/", Mem0Operation.List, call => PlatformListFilteredAsync(call, v3: false));
-        Map(app, "POST", "/v3/memories/", Mem0Operation.List, call => PlatformListFilteredAsync(call, v3: true));
-
+        Map(app, "POST", "/v3/memories/add/", Mem0Operation.Add, PlatformAddAsync);
+        Map(app, "POST", "/v3/memories/search/", Mem0Operation.Search, PlatformSearchAsync);
+        Map(app, "POST", "/v3/memories/", Mem0Operation.List, PlatformListAsync);
         Map(app, "GET", "/v1/memories/{id}/", Mem0Operation.Get, PlatformGetAsync);
-        Map(app, "PUT", "/v1/memories/{id}/", Mem0Operation.Update, PlatformUpdateAsync);
         Map(app, "DELETE", "/v1/memories/{id}/", Mem0Operation.Delete, PlatformDeleteAsync);
         Map(app, "DELETE", "/v1/memories/", Mem0Operation.DeleteAll, PlatformDeleteAllAsync);
-        Map(app, "DELETE", "/v2/entities/user/{userId}/", Mem0Operation.DeleteAll, PlatformDeleteAllAsync);
-
-        Map(app, "GET", "/v1/event/{id}/", Mem0Operation.Event, PlatformEventAsync);
     }
 
-    private async Task PlatformAddAsync(Call call, bool v3)
+    /// <summary>Always asynchronous, as the real v3 add: accepted as PENDING, searchable once "processed".</summary>
+    private async Task PlatformAddAsync(Call call)
     {
         string? scope = ScopeFromBody(call.Body);
         if (!call.BodyIsJson || scope is null || !HasMessages(call.Body))
@@ -48,35 +35,19 @@ public sealed partial class FakeMem0Server
         }
         var texts = UserTexts(call.Body);
         var metadata = Metadata(call.Body);
-        string eventId = Guid.NewGuid().ToString();
-        bool infer = !(call.Body.TryGetProperty("infer", out var i) && i.ValueKind == JsonValueKind.False);
-        bool sync = (!v3 && call.Body.TryGetProperty("async_mode", out var a) && a.ValueKind == JsonValueKind.False) || (v3 && !infer);
-
-        if (sync || ProcessingDelay <= TimeSpan.Zero)
+        if (ProcessingDelay <= TimeSpan.Zero)
         {
-            var added = StoreAdd(scope, texts, metadata);
-            _events[eventId] = new PlatformEventState(eventId, "SUCCEEDED", added, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
-            if (sync)
-            {
-                // v1 async_mode:false → bare array of {id, data:{memory}, event}; v3 infer:false → {status:SUCCEEDED, results}.
-                string items = string.Join(",", added.Select(m => JsonSerializer.Serialize(new V1DataItem(m.Id, new V1Data(m.Text), "ADD"), Mem0WireJson.Relaxed.V1DataItem)));
-                await HttpIo.WriteRawJsonAsync(call.Http, 200, v3 ? $$"""{"status":"SUCCEEDED","results":[{{items}}]}""" : $"[{items}]");
-                return;
-            }
+            StoreAdd(scope, texts, metadata);
         }
         else
         {
-            _events[eventId] = new PlatformEventState(eventId, "PENDING", [], DateTimeOffset.UtcNow, null);
-            _ = CompleteLaterAsync(eventId, scope, texts, metadata, ProcessingDelay);
+            _ = CompleteLaterAsync(scope, texts, metadata, ProcessingDelay);
         }
-
-        await HttpIo.WriteRawJsonAsync(call.Http, 200, v3
-            ? $$"""{"event_id":"{{eventId}}","status":"PENDING"}"""
-            : $$"""[{"message":"Memory processing has been queued for background execution","status":"PENDING","event_id":"{{eventId}}"}]""");
+        await HttpIo.WriteRawJsonAsync(call.Http, 200, $$"""{"event_id":"{{Guid.NewGuid()}}","status":"PENDING"}""");
     }
 
     /// <summary>Background "processing" of an accepted add. Completes even if the fake stops meanwhile (the real service would).</summary>
-    private async Task CompleteLaterAsync(string eventId, string scope, List<string> texts, JsonElement? metadata, TimeSpan delay)
+    private async Task CompleteLaterAsync(string scope, List<string> texts, JsonElement? metadata, TimeSpan delay)
     {
         try
         {
@@ -86,21 +57,17 @@ public sealed partial class FakeMem0Server
         {
             // stopping: finish now
         }
-        var added = StoreAdd(scope, texts, metadata);
-        if (_events.TryGetValue(eventId, out var pending))
-        {
-            _events[eventId] = pending with { Status = "SUCCEEDED", Added = added, UpdatedAt = DateTimeOffset.UtcNow };
-        }
+        StoreAdd(scope, texts, metadata);
     }
 
-    private async Task PlatformSearchAsync(Call call, int version)
+    private async Task PlatformSearchAsync(Call call)
     {
         if (!call.BodyIsJson || call.Body.ValueKind != JsonValueKind.Object)
         {
             await HttpIo.WriteRawJsonAsync(call.Http, 400, """{"detail":"JSON parse error - Expecting value: line 1 column 1 (char 0)"}""");
             return;
         }
-        if (version == 3 && HasTopLevelEntity(call.Body))
+        if (HasTopLevelEntity(call.Body))
         {
             await HttpIo.WriteRawJsonAsync(call.Http, 400, EntityOutsideFilters);
             return;
@@ -111,8 +78,7 @@ public sealed partial class FakeMem0Server
             await HttpIo.WriteRawJsonAsync(call.Http, 400, """{"error":"query is required and must be a non-empty string."}""");
             return;
         }
-        string? scope = version == 1 ? ScopeFromBody(call.Body) ?? ScopeFromFilters(call.Body) : ScopeFromFilters(call.Body);
-        if (scope is null)
+        if (ScopeFromFilters(call.Body) is not { } scope)
         {
             await HttpIo.WriteRawJsonAsync(call.Http, 400, MissingEntityMessage);
             return;
@@ -125,57 +91,25 @@ public sealed partial class FakeMem0Server
         }
 
         var hits = _store.Search(scope, query, topK).Select(h => (h.Memory, (double?)h.Score)).ToList();
-        var shape = SearchResponseShape;
-        if (shape == Mem0ResponseShape.Default)
-        {
-            bool v11 = HttpIo.StringProperty(call.Body, "output_format") == "v1.1";
-            shape = version == 3 || (version == 1 && v11) ? Mem0ResponseShape.Results : Mem0ResponseShape.BareArray;
-        }
+        var shape = SearchResponseShape == Mem0ResponseShape.Default ? Mem0ResponseShape.Results : SearchResponseShape;
         await WriteMemoriesAsync(call, hits, shape, page: 1, pageSize: Math.Max(1, hits.Count));
     }
 
-    /// <summary><c>GET /v1/memories/?user_id=</c>: a bare array, or a page envelope when both page and page_size are given.</summary>
-    private async Task PlatformListV1Async(Call call)
+    /// <summary><c>POST /v3/memories/?page=&amp;page_size=</c> with <c>{filters}</c>: a page envelope.</summary>
+    private async Task PlatformListAsync(Call call)
     {
-        string? scope = ScopeFromQuery(call.Http);
-        if (scope is null)
-        {
-            await HttpIo.WriteRawJsonAsync(call.Http, 400, MissingEntityList);
-            return;
-        }
-        int? page = IntQuery(call.Http, "page");
-        int? pageSize = IntQuery(call.Http, "page_size");
-        var memories = _store.List(scope);
-        var shape = ListResponseShape;
-        if (shape == Mem0ResponseShape.Default)
-        {
-            shape = page is not null && pageSize is not null ? Mem0ResponseShape.Paged : Mem0ResponseShape.BareArray;
-        }
-        if (shape != Mem0ResponseShape.Paged)
-        {
-            memories = memories.Take(Math.Clamp(IntQuery(call.Http, "limit") ?? 200, 1, 200)).ToList(); // unpaged v1 lists stop at `limit` (≤ 200)
-        }
-        await WriteMemoriesAsync(call, memories.Select(m => (m, (double?)null)).ToList(), shape, page ?? 1, pageSize ?? 100);
-    }
-
-    /// <summary><c>POST /v2/memories/</c> (bare array) and <c>POST /v3/memories/?page=&amp;page_size=</c> (page envelope), body <c>{filters}</c>.</summary>
-    private async Task PlatformListFilteredAsync(Call call, bool v3)
-    {
-        if (v3 && HasTopLevelEntity(call.Body))
+        if (HasTopLevelEntity(call.Body))
         {
             await HttpIo.WriteRawJsonAsync(call.Http, 400, EntityOutsideFilters);
             return;
         }
-        string? scope = ScopeFromFilters(call.Body);
-        if (scope is null)
+        if (ScopeFromFilters(call.Body) is not { } scope)
         {
             await HttpIo.WriteRawJsonAsync(call.Http, 400, MissingEntityMessage);
             return;
         }
         var memories = _store.List(scope).Select(m => (m, (double?)null)).ToList();
-        var shape = ListResponseShape == Mem0ResponseShape.Default
-            ? (v3 ? Mem0ResponseShape.Paged : Mem0ResponseShape.BareArray)
-            : ListResponseShape;
+        var shape = ListResponseShape == Mem0ResponseShape.Default ? Mem0ResponseShape.Paged : ListResponseShape;
         await WriteMemoriesAsync(call, memories, shape, IntQuery(call.Http, "page") ?? 1, IntQuery(call.Http, "page_size") ?? 100);
     }
 
@@ -188,22 +122,6 @@ public sealed partial class FakeMem0Server
             return;
         }
         if (_store.Get(id) is not { } memory)
-        {
-            await HttpIo.WriteRawJsonAsync(call.Http, 404, """{"error":"Memory not found!"}""");
-            return;
-        }
-        await HttpIo.WriteJsonAsync(call.Http, 200, PlatformItem(memory, null), Mem0WireJson.Relaxed.PlatformMemoryItem);
-    }
-
-    private async Task PlatformUpdateAsync(Call call)
-    {
-        string id = (string)call.Http.Request.RouteValues["id"]!;
-        if (!Guid.TryParse(id, out _))
-        {
-            await HttpIo.WriteRawJsonAsync(call.Http, 400, """{"error":"memory_id should be a valid UUID"}""");
-            return;
-        }
-        if (_store.Update(id, HttpIo.StringProperty(call.Body, "text"), Metadata(call.Body)) is not { } memory)
         {
             await HttpIo.WriteRawJsonAsync(call.Http, 404, """{"error":"Memory not found!"}""");
             return;
@@ -227,10 +145,7 @@ public sealed partial class FakeMem0Server
     /// <summary>Delete all of a user's memories. Asynchronous on the real Platform; the fake deletes at once.</summary>
     private async Task PlatformDeleteAllAsync(Call call)
     {
-        string? scope = call.Http.Request.RouteValues.TryGetValue("userId", out var fromRoute) && fromRoute is string { Length: > 0 } routeUser
-            ? routeUser
-            : ScopeFromQuery(call.Http);
-        if (scope is null)
+        if (ScopeFromQuery(call.Http) is not { } scope)
         {
             await HttpIo.WriteRawJsonAsync(call.Http, 400, MissingEntityList);
             return;
@@ -239,20 +154,6 @@ public sealed partial class FakeMem0Server
         _changed.Pulse();
         await HttpIo.WriteRawJsonAsync(call.Http, 200,
             $$"""{"message":"Delete in progress. This may take some time.","event_id":"{{Guid.NewGuid()}}"}""");
-    }
-
-    private async Task PlatformEventAsync(Call call)
-    {
-        string id = (string)call.Http.Request.RouteValues["id"]!;
-        if (!_events.TryGetValue(id, out var state))
-        {
-            await HttpIo.WriteRawJsonAsync(call.Http, 404, """{"error":"Event not found!"}""");
-            return;
-        }
-        var results = state.Added.Select(m => new AddEventItem(m.Id, m.Text, "ADD")).ToList();
-        var body = new PlatformEvent(state.Id, "ADD", state.Status, results,
-            state.CreatedAt.ToString("O"), state.UpdatedAt?.ToString("O"));
-        await HttpIo.WriteJsonAsync(call.Http, 200, body, Mem0WireJson.Relaxed.PlatformEvent);
     }
 
     private static PlatformMemoryItem PlatformItem(Mem0Memory m, double? score) =>

@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Builder;
 
 namespace SupportAgent.Fakes;
 
-// The self-hosted REST server's routes (reference §3): no /v1 prefix, no trailing slashes, synchronous add,
-// {results} everywhere, default top_k 20, admin-only delete-all.
+// The self-hosted REST server's routes the service calls (docs/mem0-api.md): no /v1 prefix, no trailing slashes,
+// synchronous add, {results} everywhere, default top_k 20, admin-only delete-all.
 public sealed partial class FakeMem0Server
 {
     private const string ServerMissingIdentifier = """{"detail":"At least one identifier (user_id, agent_id, run_id) is required."}""";
@@ -18,7 +18,6 @@ public sealed partial class FakeMem0Server
         Map(app, "POST", "/search", Mem0Operation.Search, ServerSearchAsync);
         Map(app, "GET", "/memories", Mem0Operation.List, ServerListAsync);
         Map(app, "GET", "/memories/{id}", Mem0Operation.Get, ServerGetAsync);
-        Map(app, "PUT", "/memories/{id}", Mem0Operation.Update, ServerUpdateAsync);
         Map(app, "DELETE", "/memories/{id}", Mem0Operation.Delete, ServerDeleteAsync);
         Map(app, "DELETE", "/memories", Mem0Operation.DeleteAll, ServerDeleteAllAsync);
     }
@@ -112,17 +111,6 @@ public sealed partial class FakeMem0Server
     private async Task ServerGetAsync(Call call)
     {
         if (_store.Get((string)call.Http.Request.RouteValues["id"]!) is not { } memory)
-        {
-            await HttpIo.WriteRawJsonAsync(call.Http, 404, ServerMemoryNotFound);
-            return;
-        }
-        await HttpIo.WriteJsonAsync(call.Http, 200, ServerItem(memory, null), Mem0WireJson.Relaxed.ServerMemoryItem);
-    }
-
-    private async Task ServerUpdateAsync(Call call)
-    {
-        string id = (string)call.Http.Request.RouteValues["id"]!;
-        if (_store.Update(id, HttpIo.StringProperty(call.Body, "text"), Metadata(call.Body)) is not { } memory)
         {
             await HttpIo.WriteRawJsonAsync(call.Http, 404, ServerMemoryNotFound);
             return;

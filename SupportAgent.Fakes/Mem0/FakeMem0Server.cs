@@ -10,7 +10,7 @@ namespace SupportAgent.Fakes;
 
 /// <summary>
 /// A fake Mem0: the hosted Platform API or the self-hosted REST server (<see cref="Mem0Flavor"/>), with the paths,
-/// auth, request validation and response shapes of shared/reference/mem0-http-api.md. "Extraction" is a stand-in:
+/// auth, request validation and response shapes the service's clients rely on (docs/mem0-api.md). "Extraction" is a stand-in:
 /// each user message of an add becomes one memory; search ranks a user's memories by shared words, then recency.
 /// Every request is recorded and counted; latency and faults can be injected per operation at run time.
 /// </summary>
@@ -25,7 +25,6 @@ public sealed partial class FakeMem0Server : FakeHttpServer
     private readonly FaultInjector[] _faults;
     private readonly int[] _requests;
     private readonly ConcurrentDictionary<string, int> _addsByUser = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, PlatformEventState> _events = new(StringComparer.OrdinalIgnoreCase);
     private long _processingDelayTicks;
     private int _addsCompleted;
     private int _wildcardRequests;
@@ -181,7 +180,6 @@ public sealed partial class FakeMem0Server : FakeHttpServer
     public void Reset()
     {
         _store.Clear();
-        _events.Clear();
         _addsByUser.Clear();
         Requests.Clear();
         ClearFaults();
@@ -235,7 +233,7 @@ public sealed partial class FakeMem0Server : FakeHttpServer
         }
         return Enum.TryParse<Mem0Operation>(key, ignoreCase: true, out var op)
             ? [op]
-            : throw new ArgumentException($"Unknown operation '{name}'; use search, add, list, get, update, delete, deleteAll, ping, event, other or all.");
+            : throw new ArgumentException($"Unknown operation '{name}'; use search, add, list, get, delete, deleteAll, other or all.");
     }
 
     protected override void MapRoutes(WebApplication app)
@@ -461,10 +459,6 @@ public sealed partial class FakeMem0Server : FakeHttpServer
     private static (string? UserId, string? Source, bool Wildcard) FindUserId(HttpContext context, JsonElement body)
     {
         var found = new List<(string Value, string Source)>();
-        if (context.Request.RouteValues.TryGetValue("userId", out var routeValue) && routeValue is string fromRoute)
-        {
-            found.Add((fromRoute, "route"));
-        }
         foreach (var value in context.Request.Query["user_id"])
         {
             found.Add((value ?? "", "query"));
@@ -611,8 +605,6 @@ public sealed partial class FakeMem0Server : FakeHttpServer
             : null;
 
     private sealed record Call(HttpContext Http, JsonElement Body, bool BodyIsJson, RecordedMem0Request Recorded, bool IsAdmin);
-
-    private sealed record PlatformEventState(string Id, string Status, IReadOnlyList<Mem0Memory> Added, DateTimeOffset CreatedAt, DateTimeOffset? UpdatedAt);
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]

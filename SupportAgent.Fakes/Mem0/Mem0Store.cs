@@ -100,35 +100,6 @@ internal sealed class Mem0Store
 
     public Mem0Memory? Get(string id) => _byId.TryGetValue(id, out var entry) ? entry.Memory : null;
 
-    public Mem0Memory? Update(string id, string? text, JsonElement? metadata)
-    {
-        if (!_byId.TryGetValue(id, out var entry) || !_users.TryGetValue(entry.Memory.UserId, out var bucket))
-        {
-            return null;
-        }
-        lock (bucket.Lock)
-        {
-            int index = bucket.Items.FindIndex(e => e.Memory.Id == entry.Memory.Id);
-            if (index < 0)
-            {
-                return null;
-            }
-            var old = bucket.Items[index];
-            string newText = string.IsNullOrWhiteSpace(text) ? old.Memory.Text : text.Trim();
-            var memory = old.Memory with
-            {
-                Text = newText,
-                Metadata = metadata ?? old.Memory.Metadata,
-                UpdatedAt = DateTimeOffset.UtcNow,
-                Hash = Md5(newText),
-            };
-            var updated = new Entry(memory, old.Sequence, Words(newText));
-            bucket.Items[index] = updated;
-            _byId[memory.Id] = updated;
-            return memory;
-        }
-    }
-
     public bool Delete(string id)
     {
         if (!_byId.TryRemove(id, out var entry))

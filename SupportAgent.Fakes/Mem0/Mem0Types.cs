@@ -6,7 +6,7 @@ namespace SupportAgent.Fakes;
 /// <summary>Which Mem0 HTTP API the fake speaks (they differ in paths, auth, bodies and shapes).</summary>
 public enum Mem0Flavor
 {
-    /// <summary>The hosted Platform: <c>Authorization: Token</c>, <c>/v1/…/</c> and <c>/v3/…/</c> paths with trailing slashes, async add.</summary>
+    /// <summary>The hosted Platform: <c>Authorization: Token</c>, <c>/v3/…/</c> and <c>/v1/memories/…/</c> paths with trailing slashes, async add.</summary>
     Platform,
 
     /// <summary>The self-hosted REST server: <c>X-API-Key</c>, <c>/memories</c> and <c>/search</c> without trailing slashes, sync add.</summary>
@@ -15,17 +15,12 @@ public enum Mem0Flavor
 
 public enum Mem0Operation
 {
-    Ping,
     Add,
     Search,
     List,
     Get,
-    Update,
     Delete,
     DeleteAll,
-
-    /// <summary>Platform <c>GET /v1/event/{id}/</c>.</summary>
-    Event,
 
     /// <summary>A path or method the API does not have (answered 404 / 405 and recorded).</summary>
     Unknown,
@@ -34,7 +29,7 @@ public enum Mem0Operation
 /// <summary>Forces a response shape on search or list, so a client can be tested against every documented shape.</summary>
 public enum Mem0ResponseShape
 {
-    /// <summary>What the route documents (v1: bare array; v3 search and server: <c>{results}</c>; v3 list: page envelope).</summary>
+    /// <summary>What the route documents (search, and the server's list: <c>{results}</c>; the Platform's list: a page envelope).</summary>
     Default,
 
     /// <summary><c>[{…}, …]</c>.</summary>
@@ -116,7 +111,7 @@ public sealed class RecordedMem0Request
     /// <summary>The first user id found (route, query, body top level, then <c>filters</c>); "" when given empty.</summary>
     public string? UserId { get; init; }
 
-    /// <summary>Where <see cref="UserId"/> was found: "route", "query", "body" (top level) or "filters".</summary>
+    /// <summary>Where <see cref="UserId"/> was found: "query", "body" (top level) or "filters".</summary>
     public string? UserIdSource { get; init; }
 
     /// <summary>True when any user id anywhere in the request contains '*' (the Platform reads it as "all users").</summary>

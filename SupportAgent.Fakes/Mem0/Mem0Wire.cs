@@ -4,9 +4,9 @@ using System.Text.Json.Serialization;
 
 namespace SupportAgent.Fakes;
 
-// Mem0 response items, snake_case as on the wire (shared/reference/mem0-http-api.md §1 and §3).
+// Mem0 response items, snake_case as on the wire (docs/mem0-api.md).
 
-/// <summary>A Platform memory: v1 search/list items and v3 search/list results.</summary>
+/// <summary>A Platform memory, as search, list and read-one return it.</summary>
 internal sealed record PlatformMemoryItem(
     string Id,
     string Memory,
@@ -29,7 +29,7 @@ internal sealed record ServerMemoryItem(
     string CreatedAt,
     string? UpdatedAt);
 
-/// <summary>The v1 synchronous-add item shape: <c>{"id","data":{"memory"},"event":"ADD"}</c>.</summary>
+/// <summary>An older synchronous-add item shape clients still read: <c>{"id","data":{"memory"},"event":"ADD"}</c>.</summary>
 internal sealed record V1DataItem(string Id, V1Data Data, string Event);
 
 internal sealed record V1Data(string Memory);
@@ -39,15 +39,11 @@ internal sealed record AddEventItem(string Id, string Memory, string Event);
 
 internal sealed record ServerAddResponse(IReadOnlyList<AddEventItem> Results);
 
-/// <summary><c>GET /v1/event/{id}/</c>.</summary>
-internal sealed record PlatformEvent(string Id, string EventType, string Status, IReadOnlyList<AddEventItem> Results, string CreatedAt, string? UpdatedAt);
-
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(PlatformMemoryItem))]
 [JsonSerializable(typeof(ServerMemoryItem))]
 [JsonSerializable(typeof(V1DataItem))]
 [JsonSerializable(typeof(ServerAddResponse))]
-[JsonSerializable(typeof(PlatformEvent))]
 internal sealed partial class Mem0WireJson : JsonSerializerContext
 {
     /// <summary>Same contract, written without escaping quotes, '+' or '&amp;' as \uXXXX, so curl output stays readable.</summary>

@@ -10,7 +10,7 @@ namespace SupportAgent.Fakes;
 /// <summary>Which URL shape a chat request came in on.</summary>
 public enum ChatRoute
 {
-    /// <summary><c>POST /v1/chat/completions</c> (also <c>/chat/completions</c> and <c>/openai/v1/chat/completions</c>), Bearer auth.</summary>
+    /// <summary><c>POST /v1/chat/completions</c>, Bearer auth.</summary>
     OpenAi,
 
     /// <summary><c>POST /openai/deployments/{deployment}/chat/completions?api-version=…</c>, <c>api-key</c> header.</summary>
@@ -234,8 +234,6 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
     protected override void MapRoutes(WebApplication app)
     {
         app.MapPost("/v1/chat/completions", ctx => HandleChatAsync(ctx, ChatRoute.OpenAi, null));
-        app.MapPost("/chat/completions", ctx => HandleChatAsync(ctx, ChatRoute.OpenAi, null));
-        app.MapPost("/openai/v1/chat/completions", ctx => HandleChatAsync(ctx, ChatRoute.OpenAi, null));
         app.MapPost("/openai/deployments/{deployment}/chat/completions",
             ctx => HandleChatAsync(ctx, ChatRoute.Azure, ctx.Request.RouteValues["deployment"] as string));
 

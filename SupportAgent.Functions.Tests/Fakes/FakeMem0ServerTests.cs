@@ -38,7 +38,7 @@ public sealed class FakeMem0ServerTests
     }
 
     [Fact]
-    public async Task Platform_requires_token_auth_and_answers_ping()
+    public async Task Platform_requires_token_auth()
     {
         var (fake, http) = await StartAsync(Mem0Flavor.Platform);
         await using var fakeLifetime = fake;
@@ -46,13 +46,13 @@ public sealed class FakeMem0ServerTests
         using var anonymous = new HttpClient { BaseAddress = fake.BaseAddress };
         using var bearer = new HttpClient { BaseAddress = fake.BaseAddress };
         bearer.DefaultRequestHeaders.Add("Authorization", "Bearer " + Key);
+        const string Search = """{"query":"x","filters":{"user_id":"u1"}}""";
 
-        var ping = await SendAsync(http, HttpMethod.Get, "v1/ping/");
-        var noAuth = await SendAsync(anonymous, HttpMethod.Get, "v1/ping/");
-        var wrongScheme = await SendAsync(bearer, HttpMethod.Get, "v1/ping/");
+        var withToken = await SendAsync(http, HttpMethod.Post, "v3/memories/search/", Search);
+        var noAuth = await SendAsync(anonymous, HttpMethod.Post, "v3/memories/search/", Search);
+        var wrongScheme = await SendAsync(bearer, HttpMethod.Post, "v3/memories/search/", Search);
 
-        Assert.Equal(HttpStatusCode.OK, ping.Status);
-        Assert.Equal("ok", ping.Body.GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, withToken.Status);
         Assert.Equal(HttpStatusCode.Unauthorized, noAuth.Status);
         Assert.StartsWith("Invalid API key", noAuth.Body.GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.Unauthorized, wrongScheme.Status);
@@ -100,29 +100,25 @@ public sealed class FakeMem0ServerTests
     }
 
     [Fact]
-    public async Task Platform_v1_routes_answer_bare_arrays_and_paths_need_their_trailing_slash()
+    public async Task Platform_list_pages_and_paths_need_their_trailing_slash()
     {
         var (fake, http) = await StartAsync(Mem0Flavor.Platform);
         await using var fakeLifetime = fake;
         using var httpLifetime = http;
-        fake.Seed("u1", "Fact one");
+        var first = fake.Seed("u1", "Fact one");
         fake.Seed("u1", "Fact two");
 
-        var search = await SendAsync(http, HttpMethod.Post, "v1/memories/search/", """{"query":"one","user_id":"u1","top_k":1}""");
-        var searchV11 = await SendAsync(http, HttpMethod.Post, "v1/memories/search/", """{"query":"one","user_id":"u1","output_format":"v1.1"}""");
-        var list = await SendAsync(http, HttpMethod.Get, "v1/memories/?user_id=u1");
-        var paged = await SendAsync(http, HttpMethod.Get, "v1/memories/?user_id=u1&page=1&page_size=1");
-        var noUser = await SendAsync(http, HttpMethod.Get, "v1/memories/");
-        var noSlash = await SendAsync(http, HttpMethod.Get, "v1/memories?user_id=u1");
+        var paged = await SendAsync(http, HttpMethod.Post, "v3/memories/?page=1&page_size=1", """{"filters":{"user_id":"u1"}}""");
+        var noUser = await SendAsync(http, HttpMethod.Post, "v3/memories/", """{"filters":{}}""");
+        var one = await SendAsync(http, HttpMethod.Get, $"v1/memories/{first.Id}/");
+        var noSlash = await SendAsync(http, HttpMethod.Get, $"v1/memories/{first.Id}");
 
-        Assert.Equal("Fact one", Assert.Single(search.Body.EnumerateArray()).GetProperty("memory").GetString());
-        Assert.Equal(2, searchV11.Body.GetProperty("results").GetArrayLength());
-        Assert.Equal(2, list.Body.GetArrayLength());
         Assert.Equal(2, paged.Body.GetProperty("count").GetInt32());
+        Assert.Single(paged.Body.GetProperty("results").EnumerateArray());
         Assert.EndsWith("page=2&page_size=1", paged.Body.GetProperty("next").GetString());
         Assert.Equal(JsonValueKind.Null, paged.Body.GetProperty("previous").ValueKind);
         Assert.Equal(HttpStatusCode.BadRequest, noUser.Status);
-        Assert.Equal(JsonValueKind.Array, noUser.Body.ValueKind);
+        Assert.Equal("u1", one.Body.GetProperty("user_id").GetString());
         Assert.Equal(HttpStatusCode.NotFound, noSlash.Status);
         Assert.Equal(Mem0Operation.Unknown, fake.Requests.ToList()[^1].Operation);
     }
@@ -169,17 +165,17 @@ public sealed class FakeMem0ServerTests
     }
 
     [Fact]
-    public async Task Platform_processing_delay_keeps_an_add_pending_and_the_event_reports_it()
+    public async Task Platform_processing_delay_keeps_an_accepted_add_out_of_search_until_it_is_processed()
     {
         var (fake, http) = await StartAsync(Mem0Flavor.Platform, new FakeMem0ServerOptions { ProcessingDelay = TimeSpan.FromMinutes(10) });
         await using var fakeLifetime = fake;
         using var httpLifetime = http;
 
         var add = await SendAsync(http, HttpMethod.Post, "v3/memories/add/", """{"messages":[{"role":"user","content":"Fact"}],"user_id":"u1"}""");
-        string eventId = add.Body.GetProperty("event_id").GetString()!;
-        var pending = await SendAsync(http, HttpMethod.Get, $"v1/event/{eventId}/");
+        var search = await SendAsync(http, HttpMethod.Post, "v3/memories/search/", """{"query":"fact","filters":{"user_id":"u1"}}""");
 
-        Assert.Equal("PENDING", pending.Body.GetProperty("status").GetString());
+        Assert.Equal("PENDING", add.Body.GetProperty("status").GetString());
+        Assert.Empty(search.Body.GetProperty("results").EnumerateArray());
         Assert.Empty(fake.MemoriesOf("u1"));
 
         fake.ProcessingDelay = TimeSpan.Zero; // later adds complete at once; the pending one completes when the fake stops
@@ -303,10 +299,11 @@ public sealed class FakeMem0ServerTests
         var (fake, http) = await StartAsync(Mem0Flavor.Platform);
         await using var fakeLifetime = fake;
         using var httpLifetime = http;
-        fake.FaultsFor(Mem0Operation.Ping).FailNext(1, FakeFault.Disconnect);
+        fake.FaultsFor(Mem0Operation.Search).FailNext(1, FakeFault.Disconnect);
 
-        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("v1/ping/"));
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, "v1/ping/")).Status);
+        const string Search = """{"query":"x","filters":{"user_id":"u1"}}""";
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.PostAsync("v3/memories/search/", Json(Search)));
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Post, "v3/memories/search/", Search)).Status);
     }
 
     [Fact]
