@@ -20,8 +20,9 @@ namespace SupportAgent.Functions.Startup;
 
 /// <summary>
 /// Runs the chat path's own code once at start-up against canned answers inside the process, so the first user does
-/// not wait while it is loaded and compiled (the first chat after a start took 300-600 ms longer than the next ones:
-/// scripts/bench.sh --cold-start). Nothing leaves the process: no model call, no memory search, nothing queued.
+/// not wait while it is loaded and compiled (the first chat after a start took 300-1,000 ms longer than the next ones:
+/// scripts/bench.sh --cold-start, docs/performance.md). Nothing leaves the process: no model call, no memory search,
+/// nothing queued.
 /// </summary>
 public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<ChatPathWarmup> logger)
 {
@@ -48,8 +49,13 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             using var scope = services.CreateScope();
             var sp = scope.ServiceProvider;
             _ = sp.GetRequiredService<ChatService>(); // the real clients, built as the first request would build them
-
             var (request, _) = ChatRequestReader.Parse(SampleRequest);
+
+            // The real clients build their HTTP pipelines (resilience strategies, handlers) on their first call; a call
+            // cancelled before it starts builds them and sends nothing.
+            await CancelledAsync(() => sp.GetRequiredService<IMemoryStore>().SearchAsync(request!.UserId, "warm-up", 1, Cancelled));
+            await CancelledAsync(() => sp.GetRequiredService<IChatClient>().GetResponseAsync("warm-up", cancellationToken: Cancelled));
+
             var memories = CannedStore(sp) is { } store
                 ? await new MemoryRecall(store, sp.GetRequiredService<IOptions<MemoryOptions>>(), SupportAgentMetrics.Unobserved(), TimeProvider.System, NullLogger<MemoryRecall>.Instance)
                     .RecallAsync(request!.UserId, request.LastUserMessage, cancellationToken)
@@ -72,6 +78,20 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
         {
             // Only the first request's speed is at stake.
             LogFailed(logger, ex.GetType().Name);
+        }
+    }
+
+    private static readonly CancellationToken Cancelled = new(canceled: true);
+
+    private static async Task CancelledAsync(Func<Task> call)
+    {
+        try
+        {
+            await call();
+        }
+        catch (OperationCanceledException)
+        {
+            // as intended: cancelled before anything was sent
         }
     }
 
