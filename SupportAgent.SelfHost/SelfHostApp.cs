@@ -90,10 +90,12 @@ public static class SelfHostApp
             return await CannotStartAsync(PortInUse(port));
         }
 
+        var startup = app.Services.GetRequiredService<StartupWork>();
+        _ = startup.WarmUpAsync(); // side by side with the storage calls and the queue listener's start; the server waits for it
         try
         {
             // Nothing is in flight yet: Ctrl-C or SIGTERM here simply ends the process.
-            await PrepareAsync(app, CancellationToken.None);
+            await startup.EnsureStorageAsync(CancellationToken.None);
         }
         catch (StorageUnavailableException ex)
         {
@@ -112,8 +114,9 @@ public static class SelfHostApp
     }
 
     /// <summary>
-    /// Before serving: the memory-writes queue, its poison queue and payload container exist, and the chat path is
-    /// warmed up. Throws <see cref="StorageUnavailableException"/> when the storage account cannot be used.
+    /// The memory-writes queue, its poison queue and payload container exist, and the chat path is warmed up: what a
+    /// real start does before serving (tests call this). Throws <see cref="StorageUnavailableException"/> when the
+    /// storage account cannot be used.
     /// </summary>
     public static Task PrepareAsync(WebApplication app, CancellationToken cancellationToken) =>
         app.Services.GetRequiredService<StartupWork>().PrepareAsync(cancellationToken);
@@ -191,7 +194,13 @@ public static class SelfHostApp
         int port = builder.Configuration.GetValue<int?>(SettingNames.SelfHostPort) ?? local.LocalHttpPort ?? DefaultPort;
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Services.AddSingleton(new SelfHostEndpoint(port));
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            o.ShutdownTimeout = TimeSpan.FromSeconds(30);
+            // The queue listener and the web server start side by side (the queues exist by then, the server waits for
+            // the warm-up): the port opens sooner. They still stop one after the other, the server first.
+            o.ServicesStartConcurrently = true;
+        });
 
         string[] origins = (builder.Configuration[SettingNames.CorsAllowedOrigins] ?? local.Cors ?? "")
             .Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

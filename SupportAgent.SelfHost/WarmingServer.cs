@@ -1,18 +1,22 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
+using SupportAgent.Functions.Startup;
 
 namespace SupportAgent.SelfHost;
 
 /// <summary>
-/// Kestrel, but before it listens, one request goes through the app's own pipeline in process (routing, CORS, the
-/// problem writer), so the first real request does not wait while that code is loaded and compiled.
+/// Kestrel, but it listens only once the chat path is warmed up (<see cref="StartupWork.WarmUpAsync"/>) and one request
+/// has gone through the app's own pipeline in process (routing, CORS, the problem writer): the first real request does
+/// not wait while that code is loaded and compiled.
 /// </summary>
-internal sealed class WarmingServer(IServer kestrel, string path) : IServer
+internal sealed class WarmingServer(IServer kestrel, IServiceProvider services, string path) : IServer
 {
     public IFeatureCollection Features => kestrel.Features;
 
     public async Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken) where TContext : notnull
     {
+        await services.GetRequiredService<StartupWork>().WarmUpAsync(); // resolved late: building the app creates the server
+
         var features = new FeatureCollection();
         features.Set<IHttpRequestFeature>(new HttpRequestFeature
         {
@@ -52,6 +56,7 @@ internal sealed class WarmingServer(IServer kestrel, string path) : IServer
             return;
         }
         services.Remove(kestrel);
-        services.AddSingleton<IServer>(sp => new WarmingServer((IServer)ActivatorUtilities.CreateInstance(sp, kestrel.ImplementationType!), path));
+        services.AddSingleton<IServer>(sp => new WarmingServer(
+            (IServer)ActivatorUtilities.CreateInstance(sp, kestrel.ImplementationType!), sp, path));
     }
 }

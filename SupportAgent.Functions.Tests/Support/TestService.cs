@@ -173,7 +173,7 @@ public sealed class TestService : IAsyncDisposable
         }
         else
         {
-            await app.Services.GetRequiredService<Functions.Startup.ChatPathWarmup>().RunAsync(CancellationToken.None);
+            await app.Services.GetRequiredService<Functions.Startup.StartupWork>().WarmUpAsync();
         }
         await app.StartAsync();
         _app = app;
