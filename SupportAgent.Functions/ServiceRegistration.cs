@@ -31,7 +31,7 @@ public static class ServiceRegistration
         // The self host registers the host.json it loaded (with its own path); the Functions worker reads the one next to it.
         services.TryAddSingleton(_ => HostJson.Load(HostJson.DefaultPath, configuration));
 
-        services.AddOptions<ModelOptions>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<ModelOptions>().Bind(configuration).PostConfigure(ModelOptions.DropPlaceholders).ValidateOnStart();
         services.AddOptions<MemoryStoreOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<MemoryOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<ChatOptions>().Bind(configuration);

@@ -44,6 +44,12 @@ public sealed record TestServiceOptions
     /// start-up creation of the queues is skipped, the rest of the start is the same.
     /// </summary>
     public bool StorageReachableAtStart { get; init; } = true;
+
+    /// <summary>
+    /// A folder holding a local.settings.json, read as scripts/run.sh reads it: then the model and memory settings come
+    /// from that file alone, and the test sets only where its Azurite, port and queue are.
+    /// </summary>
+    public string? LocalSettingsDirectory { get; init; }
 }
 
 /// <summary>
@@ -120,6 +126,14 @@ public sealed class TestService : IAsyncDisposable
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             [SettingNames.AuthMode] = _options.AuthMode,
         };
+        if (_options.LocalSettingsDirectory is not null)
+        {
+            foreach (var fromFile in new[] { SettingNames.MemoryStore, SettingNames.Mem0BaseUrl, SettingNames.Mem0ApiKey })
+            {
+                settings.Remove(fromFile);
+            }
+            return settings;
+        }
         if (Issuer is not null)
         {
             settings[SettingNames.AuthJwtAuthority] = Issuer.Authority;
@@ -151,7 +165,7 @@ public sealed class TestService : IAsyncDisposable
         }
         var app = SelfHostApp.Build([], new SelfHostOptions
         {
-            LocalSettingsDirectories = [],
+            LocalSettingsDirectories = _options.LocalSettingsDirectory is { } directory ? [directory] : [],
             Overrides = EffectiveSettings(),
             RunQueueListener = RunQueueListener,
             Customize = builder =>

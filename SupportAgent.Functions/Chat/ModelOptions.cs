@@ -29,6 +29,20 @@ public sealed class ModelOptions
     /// </summary>
     [ConfigurationKeyName(SettingNames.GenAiCaptureMessageContent)] public bool CaptureMessageContent { get; set; }
 
+    /// <summary>
+    /// Values left as an example wrote them ("sk-...", "&lt;your key&gt;") count as not set, so a copied settings file
+    /// that names no real model is refused at start-up, naming the settings, instead of failing on every chat.
+    /// </summary>
+    internal static void DropPlaceholders(ModelOptions o)
+    {
+        o.OpenAiApiKey = SettingValue.OrNull(o.OpenAiApiKey);
+        o.Model = SettingValue.OrNull(o.Model);
+        o.OpenAiBaseUrl = SettingValue.OrNull(o.OpenAiBaseUrl);
+        o.AzureEndpoint = SettingValue.OrNull(o.AzureEndpoint);
+        o.AzureDeployment = SettingValue.OrNull(o.AzureDeployment);
+        o.AzureApiKey = SettingValue.OrNull(o.AzureApiKey);
+    }
+
     public ModelProvider Provider => string.IsNullOrWhiteSpace(AzureEndpoint) ? ModelProvider.OpenAi : ModelProvider.AzureOpenAi;
 
     public string ModelName => string.IsNullOrWhiteSpace(Model) ? DefaultModel : Model.Trim();
