@@ -29,21 +29,30 @@ internal static class ColdStart
         var runs = new List<Metrics>();
         for (int i = 1; i <= o.Starts; i++)
         {
-            int port = Loopback.FreePort();
-            var clock = Stopwatch.StartNew();
-            await using var host = stack.StartSelfHost(o, port, Path.Combine(o.OutputDir, $"coldstart-{i}.log"), pids);
-            while (!Loopback.IsListening(port))
+            // The port is chosen here and bound by the self host some hundreds of milliseconds later: on a busy machine
+            // another process can take it in between. Only the child's own listening socket counts, and a start that
+            // lost its port that way is started again on another one.
+            int port;
+            Stopwatch clock;
+            ChildProcess host;
+            int attempt = 0;
+            while (true)
             {
-                if (host.HasExited)
+                port = Loopback.FreePort();
+                clock = Stopwatch.StartNew();
+                host = stack.StartSelfHost(o, port, Path.Combine(o.OutputDir, $"coldstart-{i}.log"), pids);
+                if (await WaitUntilListeningAsync(host, port, clock, i, ct))
                 {
-                    throw new InvalidOperationException($"The self host exited during start {i}. Its last output:{Environment.NewLine}{host.Tail()}");
+                    break;
                 }
-                if (clock.Elapsed > TimeSpan.FromSeconds(60))
+                await host.DisposeAsync();
+                if (++attempt == 3)
                 {
-                    throw new TimeoutException($"The self host did not listen within 60 s (start {i}). Its last output:{Environment.NewLine}{host.Tail()}");
+                    throw new InvalidOperationException($"Start {i}: three ports in a row were taken by other processes before the self host could listen.");
                 }
-                await Task.Delay(2, ct);
+                progress.WriteLine($"  start {i}: port {port} was taken by another process; starting again on another port");
             }
+            await using var hostLifetime = host;
             double listening = clock.Elapsed.TotalMilliseconds;
 
             // A new client per start, as a user's browser or backend would be.
@@ -78,6 +87,49 @@ internal static class ColdStart
                 $"  start {i}: listening {listening:0} ms, first reply {firstReply:0} ms, first chat {first:0.0} ms, second {warm[0]:0.0} ms, warm {warmMs:0.0} ms, stop {m["stopMs"]:0} ms"));
         }
         return runs;
+    }
+
+    /// <summary>True once the child itself listens on the port; false if it exits because the port was taken.</summary>
+    private static async Task<bool> WaitUntilListeningAsync(ChildProcess host, int port, Stopwatch clock, int start, CancellationToken ct)
+    {
+        while (!(Loopback.IsListening(port) && ListensOn(host.Pid, port))) // the cheap check first, /proc only once it answers
+        {
+            if (host.HasExited)
+            {
+                return host.Tail().Contains("already in use", StringComparison.Ordinal)
+                    ? false
+                    : throw new InvalidOperationException($"The self host exited during start {start}. Its last output:{Environment.NewLine}{host.Tail()}");
+            }
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException($"The self host did not listen within 60 s (start {start}). Its last output:{Environment.NewLine}{host.Tail()}");
+            }
+            await Task.Delay(2, ct);
+        }
+        return true;
+    }
+
+    /// <summary>Whether the process holds a socket listening on 127.0.0.1:<paramref name="port"/> (from /proc, Linux).</summary>
+    private static bool ListensOn(int pid, int port)
+    {
+        string hexPort = port.ToString("X4", CultureInfo.InvariantCulture);
+        var inodes = File.ReadLines("/proc/net/tcp")
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length > 9 && f[1].EndsWith(":" + hexPort, StringComparison.Ordinal) && f[3] == "0A") // 0A: LISTEN
+            .Select(f => $"socket:[{f[9]}]")
+            .ToHashSet(StringComparer.Ordinal);
+        if (inodes.Count == 0)
+        {
+            return false;
+        }
+        try
+        {
+            return Directory.EnumerateFiles($"/proc/{pid}/fd").Any(fd => new FileInfo(fd).LinkTarget is { } target && inodes.Contains(target));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false; // the process is gone
+        }
     }
 
     private static async Task<double> ChatAsync(LoadDriver driver, string user, ChildProcess host, CancellationToken ct)
