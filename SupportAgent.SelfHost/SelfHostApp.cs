@@ -92,6 +92,9 @@ public static class SelfHostApp
 
         var startup = app.Services.GetRequiredService<StartupWork>();
         _ = startup.WarmUpAsync(); // side by side with the storage calls and the queue listener's start; the server waits for it
+        // The host builds every hosted service (the WebJobs host's whole graph among them) before it starts any: build
+        // them beside the storage calls and the warm-up too. The host then finds them built (a failure is its to report).
+        _ = Task.Run(() => app.Services.GetServices<IHostedService>().Count());
         try
         {
             // Nothing is in flight yet: Ctrl-C or SIGTERM here simply ends the process.
