@@ -66,11 +66,18 @@ public sealed class BuiltInMemoryStoreTests
     [Fact]
     public async Task A_search_gives_up_when_its_caller_does_even_while_the_model_is_still_loading()
     {
+        // Alice has a memory, so the search must embed the query (a user with no memories is answered without the model).
+        await SaysAsync(_alice, "My order #1234 hasn't arrived. It's been 10 days.");
         using var coldModel = new MiniLmEmbeddingGenerator(); // its own model, not loaded yet
         var store = new BuiltInMemoryStore(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), coldModel, new MemoryIndexCache(), TimeProvider.System);
-        using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
+        await store.ListAsync(_alice, 1, null, CancellationToken.None); // the store's table is known, so the search goes straight to the model
+        using var caller = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SearchAsync(_alice, "Any updates?", 5, budget.Token));
+        var search = store.SearchAsync(_alice, "Any updates?", 5, caller.Token);
+        caller.Cancel(); // the caller gives up (the chat path's budget) long before a cold model can load
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => search);
+        Assert.False(coldModel.IsLoaded, "the search waited for the model to load instead of giving up with its caller");
     }
 
     [Fact]
