@@ -1,4 +1,5 @@
 using Microsoft.Azure.WebJobs.Host.Queues;
+using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Memory;
 
 namespace SupportAgent.SelfHost;

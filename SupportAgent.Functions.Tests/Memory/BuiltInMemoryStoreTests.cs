@@ -81,6 +81,20 @@ public sealed class BuiltInMemoryStoreTests
     }
 
     [Fact]
+    public async Task Storage_that_cannot_be_reached_fails_as_a_transient_memory_store_failure()
+    {
+        int closed = SupportAgent.Fakes.Loopback.FreePort(); // nothing listens there
+        var store = new BuiltInMemoryStore(new StorageClients(Options.Create(new StorageOptions { ConnectionString = SupportAgent.Fakes.Loopback.AzuriteConnectionString(closed, closed, closed) })),
+            Embeddings, new MemoryIndexCache(), TimeProvider.System);
+
+        var search = await Assert.ThrowsAsync<MemoryStoreException>(() => store.SearchAsync(_alice, "Where is my order?", 5, CancellationToken.None));
+        var add = await Assert.ThrowsAsync<MemoryStoreException>(() => store.AddAsync(Exchange(_alice, "My dog is called Rex."), CancellationToken.None));
+
+        Assert.All(new[] { search, add }, ex => Assert.True(ex.IsTransient));
+        Assert.All(new[] { search, add }, ex => Assert.Null(ex.Status));
+    }
+
+    [Fact]
     public async Task Unrelated_memories_stay_out_of_the_prompt()
     {
         await SaysAsync(_alice, "My laptop is a Dell XPS 13 from 2022.");

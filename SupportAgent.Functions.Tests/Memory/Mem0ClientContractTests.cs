@@ -202,10 +202,10 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     {
         Fake.SearchFaults.FailNext(1, FakeFault.ServerError);
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Client.SearchAsync("alice", "order", 5, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => Client.SearchAsync("alice", "order", 5, CancellationToken.None));
         await Client.SearchAsync("alice", "order", 5, CancellationToken.None);
 
-        Assert.Equal(HttpStatusCode.InternalServerError, ex.StatusCode);
+        Assert.Equal((int)HttpStatusCode.InternalServerError, ex.Status);
         Assert.True(ex.IsTransient);
         Assert.Null(ex.RetryAfter);
         Assert.Equal([500, 200], Fake.RequestsFor(Mem0Operation.Search).Select(r => r.ResponseStatus ?? -1));
@@ -216,9 +216,9 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     {
         Fake.AddFaults.FailNext(1, FakeFault.TooManyRequests(TimeSpan.FromSeconds(7)));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Client.AddAsync(Mem0Fixture.Exchange("alice", "hi"), CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => Client.AddAsync(Mem0Fixture.Exchange("alice", "hi"), CancellationToken.None));
 
-        Assert.Equal(HttpStatusCode.TooManyRequests, ex.StatusCode);
+        Assert.Equal((int)HttpStatusCode.TooManyRequests, ex.Status);
         Assert.True(ex.IsTransient);
         Assert.Equal(TimeSpan.FromSeconds(7), ex.RetryAfter);
         Assert.Equal(0, Fake.AddsCompleted);
@@ -232,9 +232,9 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     {
         Fake.FaultsFor(Mem0Operation.List).FailAlways(FakeFault.WithStatus(status));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Client.ListAllAsync("alice"));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => Client.ListAllAsync("alice"));
 
-        Assert.Equal((HttpStatusCode)status, ex.StatusCode);
+        Assert.Equal(status, ex.Status);
         Assert.False(ex.IsTransient);
     }
 
@@ -244,9 +244,9 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
         using var http = Mem0Fixture.CreateHttpClient(Fake, Flavor, "not-the-key");
         IMemoryStore client = Flavor == Mem0Flavor.Platform ? new Mem0PlatformClient(http) : new Mem0ServerClient(http);
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => client.SearchAsync("alice", "order", 5, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => client.SearchAsync("alice", "order", 5, CancellationToken.None));
 
-        Assert.Equal(HttpStatusCode.Unauthorized, ex.StatusCode);
+        Assert.Equal((int)HttpStatusCode.Unauthorized, ex.Status);
         Assert.False(ex.IsTransient);
         Assert.Equal(1, Fake.UnauthorizedRequests);
     }
@@ -256,10 +256,10 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     {
         await Fake.StopAsync();
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Client.SearchAsync("alice", "order", 5, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => Client.SearchAsync("alice", "order", 5, CancellationToken.None));
 
         Assert.True(ex.IsTransient);
-        Assert.Null(ex.StatusCode);
+        Assert.Null(ex.Status);
         Assert.IsType<HttpRequestException>(ex.InnerException);
     }
 
@@ -271,10 +271,10 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
         IMemoryStore client = Flavor == Mem0Flavor.Platform ? new Mem0PlatformClient(http) : new Mem0ServerClient(http);
         Fake.SearchFaults.FailAlways(FakeFault.Hang());
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => client.SearchAsync("alice", "order", 5, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => client.SearchAsync("alice", "order", 5, CancellationToken.None));
 
         Assert.True(ex.IsTransient);
-        Assert.Null(ex.StatusCode);
+        Assert.Null(ex.Status);
     }
 
     [Fact]

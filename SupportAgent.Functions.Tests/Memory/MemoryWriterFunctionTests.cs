@@ -5,7 +5,6 @@ using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
 using SupportAgent.Fakes;
 using SupportAgent.Functions.Memory;
-using SupportAgent.Functions.Memory.Mem0;
 using SupportAgent.Functions.Tests.Support;
 
 namespace SupportAgent.Functions.Tests.Memory;
@@ -59,10 +58,10 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailAlways(FakeFault.WithStatus(status));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => Writer(app).Run(message, 1, CancellationToken.None));
 
         Assert.True(ex.IsTransient);
-        Assert.Equal((HttpStatusCode)status, ex.StatusCode);
+        Assert.Equal(status, ex.Status);
         Assert.Equal(0, app.Mem0.AddsCompleted);
     }
 
@@ -73,10 +72,10 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailAlways(FakeFault.TooManyRequests(TimeSpan.FromSeconds(1)));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => Writer(app).Run(message, 1, CancellationToken.None));
 
         Assert.True(ex.IsTransient);
-        Assert.Equal(HttpStatusCode.TooManyRequests, ex.StatusCode);
+        Assert.Equal((int)HttpStatusCode.TooManyRequests, ex.Status);
         Assert.Equal(TimeSpan.FromSeconds(1), ex.RetryAfter);
         // No in-process retry of an add: one that timed out may have been stored, and the queue retries the message anyway.
         Assert.Equal(1, app.Mem0.RequestCount(Mem0Operation.Add));
@@ -89,7 +88,7 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailAlways(FakeFault.TooManyRequests(TimeSpan.FromSeconds(120)));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => Writer(app).Run(message, 1, CancellationToken.None));
 
         Assert.True(ex.IsTransient);
         Assert.Equal(TimeSpan.FromSeconds(120), ex.RetryAfter);
@@ -103,7 +102,7 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailNext(1, FakeFault.TooManyRequests(TimeSpan.FromSeconds(1)));
 
-        await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
+        await Assert.ThrowsAsync<MemoryStoreException>(() => Writer(app).Run(message, 1, CancellationToken.None));
         await Writer(app).Run(message, 1, CancellationToken.None);
 
         Assert.Equal(1, app.Mem0.AddsCompleted);
@@ -129,7 +128,7 @@ public sealed class MemoryWriterFunctionTests
         string message = await ChatAndReceiveAsync(app, "user-001", "Hello");
         app.Mem0.AddFaults.FailAlways(FakeFault.WithStatus(400));
 
-        var ex = await Assert.ThrowsAsync<Mem0Exception>(() => Writer(app).Run(message, 1, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<MemoryStoreException>(() => Writer(app).Run(message, 1, CancellationToken.None));
 
         Assert.False(ex.IsTransient);
         Assert.Contains(app.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("refused the write"));

@@ -8,7 +8,6 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using SupportAgent.Fakes;
 using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Memory;
-using SupportAgent.Functions.Memory.Mem0;
 using SupportAgent.Functions.Telemetry;
 using SupportAgent.Functions.Tests.Support;
 
@@ -52,8 +51,8 @@ public sealed class TelemetryExportTests
             [new ChatTurn("user", "My order #5 is late")]).ToUtf8Json());
         var writer = ActivatorUtilities.CreateInstance<MemoryWriterFunction>(app.Services);
         app.Mem0.AddFaults.FailNext(2, FakeFault.WithStatus(400));
-        await Assert.ThrowsAsync<Mem0Exception>(() => writer.Run(json, 1, CancellationToken.None));
-        await Assert.ThrowsAsync<Mem0Exception>(() => writer.Run(json, 5, CancellationToken.None));
+        await Assert.ThrowsAsync<MemoryStoreException>(() => writer.Run(json, 1, CancellationToken.None));
+        await Assert.ThrowsAsync<MemoryStoreException>(() => writer.Run(json, 5, CancellationToken.None));
         await writer.Run(json, 2, CancellationToken.None);
         // A user who asked to be forgotten: an exchange made before that is dropped, and counted as such.
         await app.Services.GetRequiredService<MemoryErasures>().RecordAsync(User + "-gone", DateTimeOffset.UtcNow, CancellationToken.None);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using SupportAgent.Fakes;
+using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Telemetry;
 using SupportAgent.Functions.Tests.Support;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Conversation;
+using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Telemetry;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Telemetry;
 

@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SupportAgent.Functions.Http;
-using SupportAgent.Functions.Memory;
 
 namespace SupportAgent.Functions.Identity;
 

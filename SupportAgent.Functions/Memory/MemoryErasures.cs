@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using Azure.Data.Tables;
+using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Storage;
 
 namespace SupportAgent.Functions.Memory;
@@ -50,6 +49,5 @@ public sealed class MemoryErasures(StorageClients storage)
         return _table.Value;
     }
 
-    private static string Key(string userId) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(MemoryUserId.Require(userId))));
+    private static string Key(string userId) => UserRef.Key(MemoryUserId.Require(userId));
 }

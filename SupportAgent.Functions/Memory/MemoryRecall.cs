@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Memory;
@@ -93,8 +93,8 @@ public sealed partial class MemoryRecall(
                 LogTimedOut(logger, UserRef.For(userId), _options.SearchTimeoutMs);
                 return RecalledMemories.None(MemoryStatus.TimedOut);
             }
-            LogUnavailable(logger, UserRef.For(userId), (ex as Mem0Exception)?.StatusCode is { } s ? (int)s : 0,
-                ex.InnerException is HttpRequestException h ? h.HttpRequestError.ToString() : ex.GetType().Name);
+            var failed = ex as MemoryStoreException;
+            LogUnavailable(logger, UserRef.For(userId), failed?.Status ?? 0, failed?.Failure ?? ex.GetType().Name);
             return RecalledMemories.None(MemoryStatus.Unavailable);
         }
     }

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Http;
-using SupportAgent.Functions.Memory.Mem0;
 
 namespace SupportAgent.Functions.Memory;
 
@@ -58,10 +57,11 @@ public static partial class MemoryResponses
         {
             return await action();
         }
-        catch (Exception ex) when (ex is Mem0Exception or RequestFailedException or HttpRequestException or TimeoutException)
+        catch (Exception ex) when (ex is MemoryStoreException or RequestFailedException or HttpRequestException or TimeoutException)
         {
-            int status = (ex as Mem0Exception)?.StatusCode is { } s ? (int)s : (ex as RequestFailedException)?.Status ?? 0;
-            bool transient = ex is not Mem0Exception { IsTransient: false };
+            // MemoryStoreException from the store; RequestFailedException from the erasure table of "forget me".
+            int status = (ex as MemoryStoreException)?.Status ?? (ex as RequestFailedException)?.Status ?? 0;
+            bool transient = ex is not MemoryStoreException { IsTransient: false };
             LogStoreFailed(logger, operation, status, ex.GetType().Name);
             return transient
                 ? ProblemResult.Create(StatusCodes.Status503ServiceUnavailable, "Memory is unavailable.",

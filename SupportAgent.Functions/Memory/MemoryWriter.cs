@@ -3,7 +3,7 @@ using Azure;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Conversation;
-using SupportAgent.Functions.Memory.Mem0;
+using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Memory;
@@ -56,8 +56,8 @@ public sealed partial class MemoryWriter(
             activity.Fail(ex switch
             {
                 UnreadableMemoryWriteException => "unreadable",
-                Mem0Exception { IsTransient: true } => "store_transient",
-                Mem0Exception => "store_refused",
+                MemoryStoreException { IsTransient: true } => "store_transient",
+                MemoryStoreException => "store_refused",
                 _ => ex.GetType().Name,
             });
             metrics.MemoryWriteFinished(outcome, storeName);
@@ -128,16 +128,16 @@ public sealed partial class MemoryWriter(
                 await store.DeleteAllAsync(message.UserId, cancellationToken);
             }
         }
-        catch (Mem0Exception ex)
+        catch (MemoryStoreException ex)
         {
             // One line per try, no stack trace: the queue retries, and the poison queue keeps what never succeeds.
             if (ex.IsTransient)
             {
-                LogTransient(logger, message.Id, userRef, ex.StatusCode is { } s ? (int)s : 0, ex.InnerException is HttpRequestException h ? h.HttpRequestError.ToString() : ex.InnerException?.GetType().Name ?? "-", ex.RetryAfter?.TotalSeconds ?? 0);
+                LogTransient(logger, message.Id, userRef, ex.Status ?? 0, ex.Failure, ex.RetryAfter?.TotalSeconds ?? 0);
             }
             else
             {
-                LogRefused(logger, message.Id, userRef, ex.StatusCode is { } s ? (int)s : 0);
+                LogRefused(logger, message.Id, userRef, ex.Status ?? 0);
             }
             throw;
         }
@@ -192,7 +192,7 @@ public sealed partial class MemoryWriter(
     [LoggerMessage(Level = LogLevel.Information, Message = "Exchange {ExchangeId} of {UserRef} written to memory ({TurnCount} turns)")]
     private static partial void LogWritten(ILogger logger, string exchangeId, string userRef, int turnCount);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: Mem0 failed transiently (HTTP {Status}, {Error}, retry after {RetryAfterSeconds} s); the queue will retry it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: the memory store failed transiently (HTTP {Status}, {Error}, retry after {RetryAfterSeconds} s); the queue will retry it")]
     private static partial void LogTransient(ILogger logger, string exchangeId, string userRef, int status, string error, double retryAfterSeconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: storage failed (HTTP {Status} {ErrorCode}); the queue will retry it")]
@@ -201,7 +201,7 @@ public sealed partial class MemoryWriter(
     [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef}: the memory write failed unexpectedly; the queue will retry it")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string exchangeId, string userRef);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef}: Mem0 refused the write (HTTP {Status}); it will end in the poison queue if retries keep failing")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef}: the memory store refused the write (HTTP {Status}); it will end in the poison queue if retries keep failing")]
     private static partial void LogRefused(ILogger logger, string exchangeId, string userRef, int status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A memory write message could not be read ({Reason}, {Length} characters); it stays on the queue and will move to the poison queue")]

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SupportAgent.Functions.Identity;
 
 namespace SupportAgent.Functions.Memory;
 

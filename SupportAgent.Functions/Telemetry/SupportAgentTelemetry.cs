@@ -5,7 +5,7 @@ namespace SupportAgent.Functions.Telemetry;
 /// <summary>
 /// The app's own spans (one ActivitySource) and the attribute names they and the metrics use. Attributes carry ids,
 /// counts and outcomes only, like the logs: never message text, memories, keys or a raw user id (<c>supportagent.user_ref</c>
-/// is <see cref="Memory.UserRef"/>'s hash).
+/// is <see cref="Identity.UserRef"/>'s hash).
 /// </summary>
 public static class SupportAgentTelemetry
 {

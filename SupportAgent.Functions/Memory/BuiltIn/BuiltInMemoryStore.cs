@@ -1,10 +1,9 @@
 using System.Numerics.Tensors;
-using System.Security.Cryptography;
-using System.Text;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.AI;
 using SupportAgent.Functions.Conversation;
+using SupportAgent.Functions.Identity;
 using SupportAgent.Functions.Storage;
 
 namespace SupportAgent.Functions.Memory.BuiltIn;
@@ -45,7 +44,24 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     /// <summary>How many memories a user keeps; the oldest is deleted beyond it. Tests use a small one.</summary>
     public int Capacity { get; init; } = DefaultCapacity;
 
-    public async Task<IReadOnlyList<MemoryItem>> SearchAsync(string userId, string query, int topK, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<MemoryItem>> SearchAsync(string userId, string query, int topK, CancellationToken cancellationToken) =>
+        FailuresAsMemoryStoreException("search", () => SearchCoreAsync(userId, query, topK, cancellationToken), cancellationToken);
+
+    public Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken) =>
+        FailuresAsMemoryStoreException("add", async () => { await AddCoreAsync(exchange, cancellationToken); return true; }, cancellationToken);
+
+    /// <summary>Newest first; <paramref name="next"/> is the table service's continuation token.</summary>
+    public Task<MemoryPage> ListAsync(string userId, int pageSize, string? next, CancellationToken cancellationToken) =>
+        FailuresAsMemoryStoreException("list", () => ListCoreAsync(userId, pageSize, next, cancellationToken), cancellationToken);
+
+    /// <summary>The id is a row key inside this user's own partition, so another user's id never names anything here.</summary>
+    public Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken) =>
+        FailuresAsMemoryStoreException("delete", () => DeleteCoreAsync(userId, memoryId, cancellationToken), cancellationToken);
+
+    public Task DeleteAllAsync(string userId, CancellationToken cancellationToken) =>
+        FailuresAsMemoryStoreException("delete-all", async () => { await DeleteAllCoreAsync(userId, cancellationToken); return true; }, cancellationToken);
+
+    private async Task<IReadOnlyList<MemoryItem>> SearchCoreAsync(string userId, string query, int topK, CancellationToken cancellationToken)
     {
         string partition = Partition(userId);
         if (string.IsNullOrWhiteSpace(query) || topK <= 0)
@@ -78,7 +94,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         return found;
     }
 
-    public async Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken)
+    private async Task AddCoreAsync(MemoryExchange exchange, CancellationToken cancellationToken)
     {
         string partition = Partition(exchange.UserId);
         var statements = exchange.Turns
@@ -151,8 +167,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         }
     }
 
-    /// <summary>Newest first; <paramref name="next"/> is the table service's continuation token.</summary>
-    public async Task<MemoryPage> ListAsync(string userId, int pageSize, string? next, CancellationToken cancellationToken)
+    private async Task<MemoryPage> ListCoreAsync(string userId, int pageSize, string? next, CancellationToken cancellationToken)
     {
         string partition = Partition(userId);
         var table = await TableAsync(cancellationToken);
@@ -164,8 +179,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         return new MemoryPage([], null);
     }
 
-    /// <summary>The id is a row key inside this user's own partition, so another user's id never names anything here.</summary>
-    public async Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken)
+    private async Task<bool> DeleteCoreAsync(string userId, string memoryId, CancellationToken cancellationToken)
     {
         string partition = Partition(userId);
         if (!MemoryIds.IsValid(memoryId))
@@ -197,7 +211,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         return inIndex || rowDeleted;
     }
 
-    public async Task DeleteAllAsync(string userId, CancellationToken cancellationToken)
+    private async Task DeleteAllCoreAsync(string userId, CancellationToken cancellationToken)
     {
         string partition = Partition(userId);
         var table = await TableAsync(cancellationToken);
@@ -211,6 +225,46 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
         }
         await DeleteRowsAsync(table, partition, ids, cancellationToken);
     }
+
+    /// <summary>
+    /// The seam's one failure type for what fails inside this store: the storage account (unreachable, throttling,
+    /// refusing; its SDK's own retries already spent, or index conflicts beyond <see cref="MaxWriteAttempts"/>), an index
+    /// row it cannot read, or the embedding model. A caller's cancellation and a refused user id pass through as they are.
+    /// </summary>
+    private static async Task<T> FailuresAsMemoryStoreException<T>(string operation, Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RequestFailedException ex)
+        {
+            throw Failed(operation, ex, ex.Status);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is RequestFailedException or HttpRequestException or OperationCanceledException))
+        {
+            // The storage SDK's retries ran out: every try failed without an answer worth keeping.
+            throw Failed(operation, ex, ex.InnerExceptions.OfType<RequestFailedException>().LastOrDefault()?.Status ?? 0);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new MemoryStoreException($"The built-in store's {operation} failed: the user's index row cannot be read.", null, isTransient: false, inner: ex);
+        }
+        catch (Exception ex) when (ex is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException)
+        {
+            throw new MemoryStoreException($"The built-in store's {operation} failed: the embedding model could not run.", null, isTransient: true, inner: ex);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new MemoryStoreException($"The built-in store's {operation} timed out.", null, isTransient: true, inner: ex);
+        }
+    }
+
+    private static MemoryStoreException Failed(string operation, Exception ex, int status) =>
+        new($"The built-in store's {operation} failed: storage {(status == 0 ? "could not be reached" : $"answered HTTP {status}")}.",
+            status == 0 ? null : status,
+            isTransient: status is 0 or 409 or 412 || MemoryStoreException.IsTransientStatus(status),
+            inner: ex);
 
     /// <summary>The user's memory rows (not the index row), newest first.</summary>
     private static string RowsOf(string partition) =>
@@ -342,8 +396,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     }
 
     /// <summary>Partition keys cannot hold '/', '\', '#', '?' or control characters, which user ids may: a hash instead.</summary>
-    private static string Partition(string userId) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(MemoryUserId.Require(userId))));
+    private static string Partition(string userId) => UserRef.Key(MemoryUserId.Require(userId));
 
     private sealed class MemoryRow : ITableEntity
     {

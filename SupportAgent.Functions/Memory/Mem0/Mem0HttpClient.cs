@@ -7,7 +7,7 @@ using Polly.Timeout;
 
 namespace SupportAgent.Functions.Memory.Mem0;
 
-/// <summary>What both Mem0 APIs share: user-id guarding, sending, and turning failures into <see cref="Mem0Exception"/>.</summary>
+/// <summary>What both Mem0 APIs share: user-id guarding, sending, and turning failures into <see cref="MemoryStoreException"/>.</summary>
 public abstract class Mem0HttpClient(HttpClient http) : IMemoryStore
 {
     protected HttpClient Http { get; } = http;
@@ -31,7 +31,7 @@ public abstract class Mem0HttpClient(HttpClient http) : IMemoryStore
         {
             memory = await SendAsync(HttpMethod.Get, MemoryPath(memoryId), null, "get", cancellationToken);
         }
-        catch (Mem0Exception ex) when (ex.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
+        catch (MemoryStoreException ex) when (ex.Status is 404 or 400)
         {
             return false; // unknown id (the Platform answers 400 for an id that is not a UUID)
         }
@@ -43,7 +43,7 @@ public abstract class Mem0HttpClient(HttpClient http) : IMemoryStore
         {
             await SendAsync(HttpMethod.Delete, MemoryPath(memoryId), null, "delete", cancellationToken);
         }
-        catch (Mem0Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        catch (MemoryStoreException ex) when (ex.Status == 404)
         {
             return false; // deleted in between
         }
@@ -82,30 +82,30 @@ public abstract class Mem0HttpClient(HttpClient http) : IMemoryStore
         }
         catch (HttpRequestException ex)
         {
-            throw new Mem0Exception($"Mem0 {operation} could not reach the server.", null, isTransient: true, inner: ex);
+            throw new MemoryStoreException($"Mem0 {operation} could not reach the server.", null, isTransient: true, inner: ex);
         }
         catch (TimeoutRejectedException ex)
         {
-            throw new Mem0Exception($"Mem0 {operation} timed out.", null, isTransient: true, inner: ex);
+            throw new MemoryStoreException($"Mem0 {operation} timed out.", null, isTransient: true, inner: ex);
         }
         catch (BrokenCircuitException ex)
         {
-            throw new Mem0Exception($"Mem0 {operation} skipped: recent calls failed, so the circuit is open.", null, isTransient: true, inner: ex);
+            throw new MemoryStoreException($"Mem0 {operation} skipped: recent calls failed, so the circuit is open.", null, isTransient: true, inner: ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new Mem0Exception($"Mem0 {operation} timed out.", null, isTransient: true, inner: ex);
+            throw new MemoryStoreException($"Mem0 {operation} timed out.", null, isTransient: true, inner: ex);
         }
 
         using (response)
         {
             if (!response.IsSuccessStatusCode)
             {
-                var status = response.StatusCode;
-                throw new Mem0Exception(
-                    $"Mem0 {operation} failed with HTTP {(int)status}.",
+                int status = (int)response.StatusCode;
+                throw new MemoryStoreException(
+                    $"Mem0 {operation} failed with HTTP {status}.",
                     status,
-                    Mem0Exception.IsTransientStatus(status),
+                    MemoryStoreException.IsTransientStatus(status),
                     RetryAfter(response));
             }
             if (response.StatusCode == HttpStatusCode.NoContent)
@@ -124,7 +124,7 @@ public abstract class Mem0HttpClient(HttpClient http) : IMemoryStore
                 {
                     return default;
                 }
-                throw new Mem0Exception($"Mem0 {operation} returned a body that is not JSON.", response.StatusCode, isTransient: false, inner: ex);
+                throw new MemoryStoreException($"Mem0 {operation} returned a body that is not JSON.", (int)response.StatusCode, isTransient: false, inner: ex);
             }
         }
     }

@@ -45,7 +45,7 @@ public sealed class Mem0ServerClient(HttpClient http) : Mem0HttpClient(http)
         {
             await SendAsync(HttpMethod.Delete, $"memories?user_id={Uri.EscapeDataString(RequireUserId(userId))}", null, "delete-all", cancellationToken);
         }
-        catch (Mem0Exception ex) when (ex.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+        catch (MemoryStoreException ex) when (ex.Status is 401 or 403)
         {
             int deleted;
             MemoryPage page;
