@@ -33,21 +33,26 @@ public sealed partial class FakeMem0Server
             await HttpIo.WriteRawJsonAsync(call.Http, 400, InvalidAddBody);
             return;
         }
+        if (!TryTimestamp(call.Body, out var saidAt))
+        {
+            await HttpIo.WriteRawJsonAsync(call.Http, 400, InvalidAddBody);
+            return;
+        }
         var texts = UserTexts(call.Body);
         var metadata = Metadata(call.Body);
         if (ProcessingDelay <= TimeSpan.Zero)
         {
-            StoreAdd(scope, texts, metadata);
+            StoreAdd(scope, texts, metadata, saidAt);
         }
         else
         {
-            _ = CompleteLaterAsync(scope, texts, metadata, ProcessingDelay);
+            _ = CompleteLaterAsync(scope, texts, metadata, saidAt, ProcessingDelay);
         }
         await HttpIo.WriteRawJsonAsync(call.Http, 200, $$"""{"event_id":"{{Guid.NewGuid()}}","status":"PENDING"}""");
     }
 
     /// <summary>Background "processing" of an accepted add. Completes even if the fake stops meanwhile (the real service would).</summary>
-    private async Task CompleteLaterAsync(string scope, List<string> texts, JsonElement? metadata, TimeSpan delay)
+    private async Task CompleteLaterAsync(string scope, List<string> texts, JsonElement? metadata, DateTimeOffset? saidAt, TimeSpan delay)
     {
         try
         {
@@ -57,7 +62,26 @@ public sealed partial class FakeMem0Server
         {
             // stopping: finish now
         }
-        StoreAdd(scope, texts, metadata);
+        StoreAdd(scope, texts, metadata, saidAt);
+    }
+
+    /// <summary>
+    /// The add's optional <c>timestamp</c>: Unix seconds of when it was said, which the memories are then dated by
+    /// (<c>created_at</c>/<c>updated_at</c>). Anything but a whole number there is invalid input, as for the Platform.
+    /// </summary>
+    private static bool TryTimestamp(JsonElement body, out DateTimeOffset? saidAt)
+    {
+        saidAt = null;
+        if (!body.TryGetProperty("timestamp", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long seconds) || seconds < 0 || seconds > 253402300799)
+        {
+            return false;
+        }
+        saidAt = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        return true;
     }
 
     private async Task PlatformSearchAsync(Call call)

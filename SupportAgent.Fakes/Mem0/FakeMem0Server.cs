@@ -147,15 +147,15 @@ public sealed partial class FakeMem0Server : FakeHttpServer
         set => Volatile.Write(ref _listShape, (int)value);
     }
 
-    /// <summary>Stores a memory directly (no HTTP, not counted as a request or an add).</summary>
-    public Mem0Memory Seed(string userId, string text, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>Stores a memory directly (no HTTP, not counted as a request or an add), dated <paramref name="saidAt"/> or now.</summary>
+    public Mem0Memory Seed(string userId, string text, IReadOnlyDictionary<string, string>? metadata = null, DateTimeOffset? saidAt = null)
     {
         JsonElement? meta = null;
         if (metadata is not null)
         {
             meta = JsonSerializer.SerializeToElement(metadata, SeedJson.Default.IReadOnlyDictionaryStringString);
         }
-        var added = _store.Add(userId, [text], meta, dedupe: false);
+        var added = _store.Add(userId, [text], meta, dedupe: false, saidAt);
         _changed.Pulse();
         return added.Single();
     }
@@ -585,9 +585,9 @@ public sealed partial class FakeMem0Server : FakeHttpServer
             ? metadata.Clone()
             : null;
 
-    private List<Mem0Memory> StoreAdd(string scope, List<string> texts, JsonElement? metadata)
+    private List<Mem0Memory> StoreAdd(string scope, List<string> texts, JsonElement? metadata, DateTimeOffset? saidAt = null)
     {
-        var added = _store.Add(scope, texts, metadata, _options.DeduplicateExactMatches);
+        var added = _store.Add(scope, texts, metadata, _options.DeduplicateExactMatches, saidAt);
         _addsByUser.AddOrUpdate(scope, 1, (_, n) => n + 1);
         Interlocked.Increment(ref _addsCompleted);
         _changed.Pulse();

@@ -47,8 +47,9 @@ internal sealed class Mem0Store
     public int UserCount => _users.Count(u => u.Value.Count > 0);
 
     /// <summary>Stores one memory per text (trimmed, blank skipped); with <paramref name="dedupe"/>, an exact repeat of one
-    /// of the user's memories is dropped, as Mem0's v3 pipeline drops exact (hash) duplicates.</summary>
-    public List<Mem0Memory> Add(string userId, IEnumerable<string> texts, JsonElement? metadata, bool dedupe)
+    /// of the user's memories is dropped, as Mem0's v3 pipeline drops exact (hash) duplicates. <paramref name="saidAt"/>
+    /// (the Platform add's <c>timestamp</c>) dates them; without it they are dated now.</summary>
+    public List<Mem0Memory> Add(string userId, IEnumerable<string> texts, JsonElement? metadata, bool dedupe, DateTimeOffset? saidAt = null)
     {
         var bucket = _users.GetOrAdd(userId, _ => new Bucket());
         var added = new List<Mem0Memory>();
@@ -66,8 +67,8 @@ internal sealed class Mem0Store
                 {
                     continue;
                 }
-                var now = DateTimeOffset.UtcNow;
-                var memory = new Mem0Memory(Guid.NewGuid().ToString(), userId, text, metadata, now, now, hash);
+                var at = saidAt ?? DateTimeOffset.UtcNow;
+                var memory = new Mem0Memory(Guid.NewGuid().ToString(), userId, text, metadata, at, at, hash);
                 var entry = new Entry(memory, Interlocked.Increment(ref _sequence), Words(text));
                 bucket.Items.Add(entry);
                 _byId[memory.Id] = entry;

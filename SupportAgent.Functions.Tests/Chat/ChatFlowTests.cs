@@ -52,6 +52,34 @@ public sealed class ChatFlowTests
         Assert.Equal(["system", "user"], completion.Messages.Select(m => m.Role));
     }
 
+    [Theory]
+    [InlineData(Mem0Flavor.Platform)]
+    [InlineData(Mem0Flavor.Server)]
+    public async Task The_prompt_lists_memories_newest_first_each_dated_under_todays_date(Mem0Flavor flavor)
+    {
+        await using var app = await TestService.StartAsync(new TestServiceOptions { Mem0Flavor = flavor });
+        app.Mem0.Seed("user-001", "Hi, my order #1234 has not arrived. It has been 10 days", saidAt: new DateTimeOffset(2026, 3, 1, 18, 0, 0, TimeSpan.Zero));
+        app.Mem0.Seed("user-001", "Actually the order arrived yesterday, thanks! But the box was damaged.", saidAt: new DateTimeOffset(2026, 3, 11, 9, 0, 0, TimeSpan.Zero));
+        app.Mem0.Seed("user-001", "I prefer email over phone.", saidAt: new DateTimeOffset(2026, 2, 20, 12, 0, 0, TimeSpan.Zero));
+        var before = DateOnly.FromDateTime(DateTime.UtcNow);
+
+        using var response = await app.PostChatAsync("user-001", ("user", "What's the status of my order?"));
+
+        var after = DateOnly.FromDateTime(DateTime.UtcNow);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(3, body.GetProperty("memoriesUsed").GetInt32());
+        string prompt = Assert.Single(app.Model.Requests.ToList()).SystemPrompt!;
+        Assert.True(prompt.Contains($"Today's date is {before:yyyy-MM-dd}.") || prompt.Contains($"Today's date is {after:yyyy-MM-dd}."), prompt);
+        Assert.Contains("the newer one replaces the older one", prompt);
+        Assert.Equal(
+            ["2026-03-11: Actually the order arrived yesterday, thanks! But the box was damaged.",
+             "2026-03-01: Hi, my order #1234 has not arrived. It has been 10 days",
+             "2026-02-20: I prefer email over phone."],
+            FakeOpenAiServer.MemoryFacts(prompt));
+        // The fake model answers with what it was told: the damaged box first, dated.
+        Assert.StartsWith("I remember: 2026-03-11: Actually the order arrived yesterday", body.GetProperty("message").GetString());
+    }
+
     [Fact]
     public async Task Azure_OpenAI_deployment_route_is_used_when_configured()
     {

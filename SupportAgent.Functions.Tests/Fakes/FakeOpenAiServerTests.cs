@@ -36,7 +36,7 @@ public sealed class FakeOpenAiServerTests : IAsyncLifetime
     ];
 
     private static string PromptWith(params string[] facts) =>
-        new SystemPrompt(Options.Create(new ChatOptions())).Build(new RecalledMemories(facts, MemoryStatus.Ok));
+        new SystemPrompt(Options.Create(new ChatOptions()), TimeProvider.System).Build(new RecalledMemories([.. facts.Select(f => new RecalledMemory(f, null))], MemoryStatus.Ok));
 
     private IChatClient OpenAiModel(string key = "sk-test") => Model(
         new ModelOptions { OpenAiBaseUrl = _fake.OpenAiBaseUrl, OpenAiApiKey = key, Model = "gpt-4o-mini", TimeoutSeconds = 30 });

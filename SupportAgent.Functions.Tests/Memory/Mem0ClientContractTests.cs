@@ -64,6 +64,19 @@ public abstract class Mem0ClientContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Search_dates_each_memory_by_its_updated_at_else_its_created_at()
+    {
+        var said = new DateTimeOffset(2026, 5, 17, 8, 0, 0, TimeSpan.Zero);
+        Fake.Seed("alice", "I prefer email over phone", saidAt: said);
+
+        var found = Assert.Single(await Client.SearchAsync("alice", "email", 5, CancellationToken.None));
+
+        Assert.Equal(said, found.CreatedAt);
+        Assert.Equal(said, found.UpdatedAt);
+        Assert.Equal(said, found.SaidAt);
+    }
+
+    [Fact]
     public async Task A_vague_query_still_finds_the_users_facts()
     {
         await Fixture.AddAndWaitAsync("alice", "My order #1234 hasn't arrived");

@@ -56,6 +56,21 @@ public sealed class Mem0PlatformClientTests : Mem0ClientContractTests
     }
 
     [Fact]
+    public async Task A_late_add_is_dated_when_it_was_said_not_when_it_was_written()
+    {
+        // The queue retried this exchange three days after the user said it.
+        var said = new DateTimeOffset(2026, 3, 2, 9, 30, 15, TimeSpan.Zero);
+        int before = Fake.AddsFor("alice");
+        await Client.AddAsync(Mem0Fixture.Exchange("alice", "I moved to Cardiff") with { CreatedAt = said }, CancellationToken.None);
+        await Fake.WaitForAddsAsync("alice", before + 1, Mem0Fixture.WaitTimeout);
+
+        var add = Assert.Single(Fake.RequestsFor(Mem0Operation.Add));
+        Assert.Equal(said.ToUnixTimeSeconds(), add.BodyJson().GetProperty("timestamp").GetInt64());
+        var found = Assert.Single(await Client.SearchAsync("alice", "Where do I live?", 5, CancellationToken.None));
+        Assert.Equal(said, found.SaidAt);
+    }
+
+    [Fact]
     public async Task An_accepted_add_is_not_searchable_until_the_platform_has_processed_it()
     {
         Fake.ProcessingDelay = TimeSpan.FromMinutes(10); // processing "never" finishes until the fake stops

@@ -61,4 +61,22 @@ public sealed class Mem0ResponseShapeTests
         Assert.Equal(["I prefer email over phone", "My order #1234 is late"], listed.Select(m => m.Memory).Order());
         Assert.All(listed, m => Assert.True(Guid.TryParse(m.Id, out _)));
     }
+
+    [Fact]
+    public void A_memory_is_dated_by_its_updated_at_else_its_created_at_and_a_time_without_offset_is_utc()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse("""
+            {"results":[
+              {"id":"a","memory":"I live in Bristol","created_at":"2026-05-17T08:00:00-07:00"},
+              {"id":"b","memory":"I moved to Cardiff","created_at":"2026-05-17T08:00:00Z","updated_at":"2026-06-01T10:00:00"},
+              {"id":"c","memory":"I prefer email"}
+            ]}
+            """);
+
+        var items = SupportAgent.Functions.Memory.Mem0.Mem0Results.Read(document.RootElement);
+
+        Assert.Equal(new DateTimeOffset(2026, 5, 17, 15, 0, 0, TimeSpan.Zero), items[0].SaidAt);
+        Assert.Equal(new DateTimeOffset(2026, 6, 1, 10, 0, 0, TimeSpan.Zero), items[1].SaidAt);
+        Assert.Null(items[2].SaidAt);
+    }
 }

@@ -37,6 +37,14 @@ public sealed class Mem0ServerClientTests : Mem0ClientContractTests
     }
 
     [Fact]
+    public async Task The_add_sends_no_timestamp_which_the_server_does_not_take()
+    {
+        await Client.AddAsync(Mem0Fixture.Exchange("alice", "I prefer email") with { CreatedAt = DateTimeOffset.UtcNow.AddDays(-3) }, CancellationToken.None);
+
+        Assert.False(Assert.Single(Fake.RequestsFor(Mem0Operation.Add)).BodyJson().TryGetProperty("timestamp", out _));
+    }
+
+    [Fact]
     public async Task List_asks_for_more_than_the_servers_default_of_20()
     {
         for (int i = 1; i <= 25; i++)

@@ -3,7 +3,20 @@ using SupportAgent.Functions.Conversation;
 namespace SupportAgent.Functions.Memory;
 
 /// <summary>One long-term memory of a user, as a store returns it from search or list.</summary>
-public sealed record MemoryItem(string Id, string Memory, double? Score = null, DateTimeOffset? CreatedAt = null);
+public sealed record MemoryItem(string Id, string Memory, double? Score = null, DateTimeOffset? CreatedAt = null)
+{
+    /// <summary>When the store last changed it (Mem0's <c>updated_at</c>); null when the store does not say or never changes one.</summary>
+    public DateTimeOffset? UpdatedAt { get; init; }
+
+    /// <summary>
+    /// The built-in store only: the id of the newer memory that replaces this one (same subject, said later). Such a
+    /// memory is still listed, but no longer searched for itself (docs/memory.md).
+    /// </summary>
+    public string? SupersededBy { get; init; }
+
+    /// <summary>The store's own time of what it holds: when it was last updated, else when it was said. The prompt dates memories by it.</summary>
+    public DateTimeOffset? SaidAt => UpdatedAt ?? CreatedAt;
+}
 
 /// <summary>One page of a user's memories, newest first where the store knows the order; <see cref="Next"/> asks for the next page.</summary>
 public sealed record MemoryPage(IReadOnlyList<MemoryItem> Items, string? Next);
@@ -18,10 +31,17 @@ public sealed record MemoryExchange(string Id, string UserId, DateTimeOffset Cre
 /// </summary>
 public interface IMemoryStore
 {
-    /// <summary>The user's memories most relevant to <paramref name="query"/>, best first, at most <paramref name="topK"/>.</summary>
+    /// <summary>
+    /// The user's memories most relevant to <paramref name="query"/>, best first, at most <paramref name="topK"/>, each
+    /// with the store's time (<see cref="MemoryItem.SaidAt"/>) when it has one.
+    /// </summary>
     Task<IReadOnlyList<MemoryItem>> SearchAsync(string userId, string query, int topK, CancellationToken cancellationToken);
 
-    /// <summary>Remembers an exchange. Writing the same exchange again (a redelivered queue message) must not duplicate it.</summary>
+    /// <summary>
+    /// Remembers an exchange, dated <see cref="MemoryExchange.CreatedAt"/> (when the user said it, not when the write
+    /// runs, so a retried write is not dated later). Writing the same exchange again (a redelivered queue message) must
+    /// not duplicate it.
+    /// </summary>
     Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken);
 
     /// <summary>One page of the user's memories; pass the previous page's <see cref="MemoryPage.Next"/> for the next one.</summary>

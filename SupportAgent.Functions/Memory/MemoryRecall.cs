@@ -30,9 +30,28 @@ public static class MemoryStatusNames
     };
 }
 
-public sealed record RecalledMemories(IReadOnlyList<string> Facts, MemoryStatus Status)
+/// <summary>One remembered statement for the prompt: its text and the (UTC) date it was said, when the store knows it.</summary>
+public sealed record RecalledMemory(string Text, DateOnly? Said);
+
+/// <summary>What the search found for this reply: the most relevant memories, listed newest first.</summary>
+public sealed record RecalledMemories(IReadOnlyList<RecalledMemory> Facts, MemoryStatus Status)
 {
     public static RecalledMemories None(MemoryStatus status) => new([], status);
+
+    /// <summary>
+    /// The store's top k (chosen by relevance), listed newest first by the store's time, so the model reads what is
+    /// current before what it replaced; the same text twice is listed once, with its latest time. Memories without a
+    /// time keep their relevance order after the dated ones.
+    /// </summary>
+    public static IReadOnlyList<RecalledMemory> NewestFirst(IEnumerable<MemoryItem> items) =>
+        items
+            .Select(i => (Text: i.Memory.Trim(), i.SaidAt))
+            .Where(m => m.Text.Length > 0)
+            .GroupBy(m => m.Text, StringComparer.Ordinal)
+            .Select(g => (Text: g.Key, SaidAt: g.Max(m => m.SaidAt)))
+            .OrderByDescending(m => m.SaidAt ?? DateTimeOffset.MinValue) // stable: equal times keep the store's (relevance) order
+            .Select(m => new RecalledMemory(m.Text, m.SaidAt is { } at ? DateOnly.FromDateTime(at.UtcDateTime) : null))
+            .ToArray();
 }
 
 /// <summary>
@@ -77,10 +96,10 @@ public sealed partial class MemoryRecall(
         try
         {
             var items = await store.SearchAsync(userId, query, _options.SearchTopK, linked.Token);
-            var facts = items.Select(i => i.Memory.Trim()).Where(m => m.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+            var facts = RecalledMemories.NewestFirst(items);
             if (logger.IsEnabled(LogLevel.Debug)) // the hash is only worth computing when the line is written
             {
-                LogRecalled(logger, UserRef.For(userId), facts.Length, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+                LogRecalled(logger, UserRef.For(userId), facts.Count, timeProvider.GetElapsedTime(started).TotalMilliseconds);
             }
             return new RecalledMemories(facts, MemoryStatus.Ok);
         }

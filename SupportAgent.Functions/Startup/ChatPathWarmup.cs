@@ -59,7 +59,7 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             var memories = CannedStore(sp) is { } store
                 ? await new MemoryRecall(store, sp.GetRequiredService<IOptions<MemoryOptions>>(), SupportAgentMetrics.Unobserved(), TimeProvider.System, NullLogger<MemoryRecall>.Instance)
                     .RecallAsync(request!.UserId, request.LastUserMessage, cancellationToken)
-                : new RecalledMemories(["Order has not arrived"], MemoryStatus.Ok);
+                : new RecalledMemories([new RecalledMemory("Order has not arrived", new DateOnly(2026, 1, 1))], MemoryStatus.Ok);
 
             using var modelHttp = new HttpClient(new CannedResponse(SampleCompletion, SampleStream));
             var model = ModelClient.Create(CannedModelOptions(sp.GetRequiredService<IOptions<ModelOptions>>().Value), modelHttp, NullLoggerFactory.Instance);

@@ -17,7 +17,8 @@ public sealed class Mem0PlatformClient(HttpClient http) : Mem0HttpClient(http)
 
     public override Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken)
     {
-        var body = new AddBody(exchange.Turns, RequireUserId(exchange.UserId), Metadata(exchange));
+        // timestamp: when the user said it, so the memory is dated then even when the queue delivers the write later.
+        var body = new AddBody(exchange.Turns, RequireUserId(exchange.UserId), Metadata(exchange), exchange.CreatedAt.ToUnixTimeSeconds());
         return SendAsync(HttpMethod.Post, "v3/memories/add/", Json(body, Mem0JsonContext.Default.AddBody), "add", cancellationToken);
     }
 

@@ -19,10 +19,12 @@ internal sealed record ServerSearchBody(
     [property: JsonPropertyName("filters")] UserFilter Filters,
     [property: JsonPropertyName("top_k")] int TopK);
 
+/// <summary><c>timestamp</c> (Unix seconds, when it was said) is the Platform's; the server's add has no such field and gets null (not sent).</summary>
 internal sealed record AddBody(
     [property: JsonPropertyName("messages")] IReadOnlyList<ChatTurn> Messages,
     [property: JsonPropertyName("user_id")] string UserId,
-    [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string> Metadata);
+    [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string> Metadata,
+    [property: JsonPropertyName("timestamp")] long? Timestamp = null);
 
 internal sealed record PlatformListBody([property: JsonPropertyName("filters")] UserFilter Filters);
 
@@ -83,10 +85,13 @@ internal static class Mem0Results
         }
         string id = StringProperty(element, "id") ?? "";
         double? score = element.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : null;
-        DateTimeOffset? createdAt = DateTimeOffset.TryParse(StringProperty(element, "created_at"), System.Globalization.CultureInfo.InvariantCulture,
-            System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? created : null;
-        return new MemoryItem(id, text, score, createdAt);
+        return new MemoryItem(id, text, score, TimeProperty(element, "created_at")) { UpdatedAt = TimeProperty(element, "updated_at") };
     }
+
+    /// <summary>An ISO 8601 time (Mem0 writes them with or without an offset; without one it is UTC); null when absent or unreadable.</summary>
+    private static DateTimeOffset? TimeProperty(JsonElement element, string name) =>
+        DateTimeOffset.TryParse(StringProperty(element, name), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var at) ? at : null;
 
     private static string? StringProperty(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
