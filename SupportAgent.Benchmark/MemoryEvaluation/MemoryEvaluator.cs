@@ -24,6 +24,32 @@ public sealed record IsolationScore(int Checks, int Passed)
 }
 
 /// <summary>
+/// How one way of remembering did on the update cases, in the prompt (the store's top k listed newest first, as the
+/// recall does): the newest statement on the subject reached it; it came before every older statement on the subject
+/// that reached it too; and how often an older statement reached it without the newest. Also the store's own order
+/// (by relevance): the newest ranked before every older one it returned.
+/// </summary>
+public sealed record UpdateScore(string Name, int Cases, int NewestInPrompt, int NewestBeforeOlder, int NewestFirstByRelevance, int StaleWithoutNewest, int OlderShown)
+{
+    /// <summary>Cases where the newest statement did not reach the prompt, or an older one did without it.</summary>
+    public IReadOnlyList<string> Missed { get; init; } = [];
+
+    public double NewestInPromptRate => (double)NewestInPrompt / Cases;
+
+    public double NewestBeforeOlderRate => (double)NewestBeforeOlder / Cases;
+
+    public double NewestFirstByRelevanceRate => (double)NewestFirstByRelevance / Cases;
+
+    public double StaleWithoutNewestRate => (double)StaleWithoutNewest / Cases;
+
+    /// <summary>Older statements on the subject in the prompt, per case.</summary>
+    public double MeanOlderShown => (double)OlderShown / Cases;
+}
+
+/// <summary>One store's run over the whole set.</summary>
+public sealed record StoreEvaluation(EvaluationScore Recall, UpdateScore Updates, IsolationScore Isolation);
+
+/// <summary>
 /// Runs the evaluation set: each case's history written as one exchange per statement (a day apart, the last one a day
 /// ago), then the case's follow-up searched with top k = 5, as the chat path does. recall@1: the key fact came first;
 /// recall@5: it was among what reached the prompt; memories in prompt: how many came back (for the case's own query,
@@ -34,21 +60,24 @@ public static class MemoryEvaluator
     public const int TopK = 5;
     private const int Concurrency = 4;
 
-    public static async Task<(EvaluationScore Score, IsolationScore Isolation)> RunStoreAsync(IMemoryStore store, EvaluationSet set, string name, CancellationToken ct)
+    public static async Task<StoreEvaluation> RunStoreAsync(IMemoryStore store, EvaluationSet set, string name, CancellationToken ct)
     {
         string run = Guid.NewGuid().ToString("N")[..8];
         string User(EvaluationCase c) => $"eval-{run}-{c.Id}";
+        string UpdateUser(UpdateCase u) => $"eval-{run}-u-{u.Id}";
         var now = DateTimeOffset.UtcNow;
 
-        await ForEachAsync(set.Cases, async c =>
+        // Each statement is one exchange, a day apart, the last one a day ago; users in parallel, each user's in order.
+        Task SayAsync(string user, string key, IReadOnlyList<string> history) => Task.Run(async () =>
         {
-            for (int k = 0; k < c.History.Count; k++)
+            for (int k = 0; k < history.Count; k++)
             {
-                var when = now.AddDays(-(c.History.Count - k));
-                await store.AddAsync(new MemoryExchange($"{run}-{c.Id}-{k}", User(c), when,
-                    [new ChatTurn(ChatTurn.User, c.History[k].Text), new ChatTurn(ChatTurn.Assistant, "Thanks, noted.")]), ct);
+                await store.AddAsync(new MemoryExchange($"{run}-{key}-{k}", user, now.AddDays(-(history.Count - k)),
+                    [new ChatTurn(ChatTurn.User, history[k]), new ChatTurn(ChatTurn.Assistant, "Thanks, noted.")]), ct);
             }
-        });
+        }, ct);
+        await ForEachAsync(set.Cases, c => SayAsync(User(c), c.Id, [.. c.History.Select(h => h.Text)]));
+        await ForEachAsync(set.Updates, u => SayAsync(UpdateUser(u), "u-" + u.Id, u.History));
 
         int top1 = 0, top5 = 0, shown = 0, shownUnrelated = 0, checks = 0, isolated = 0;
         var results = new ConcurrentBag<(bool Top1, bool Top5, int Shown, int ShownUnrelated, bool Isolated, string? NotFirst)>();
@@ -86,10 +115,69 @@ public static class MemoryEvaluator
             await store.DeleteAllAsync(owner, ct);
         }
 
+        var updates = new ConcurrentBag<(bool InPrompt, bool BeforeOlder, bool FirstByRelevance, bool Stale, int OlderShown, string Id)>();
+        await ForEachAsync(set.Updates, async u =>
+        {
+            var found = await store.SearchAsync(UpdateUser(u), u.Query, TopK, ct);
+            var byRelevance = found.Select(m => m.Memory).ToList();
+            var prompt = RecalledMemories.NewestFirst(found).Select(m => m.Text).ToList(); // what the recall puts in the prompt
+            var older = u.Older.ToHashSet(StringComparer.Ordinal);
+            bool Before(List<string> order) => order.IndexOf(u.Newest) is >= 0 and var at && order.Take(at).All(m => !older.Contains(m));
+            int olderShown = prompt.Count(older.Contains);
+            bool inPrompt = prompt.Contains(u.Newest);
+            updates.Add((inPrompt, Before(prompt), Before(byRelevance), !inPrompt && olderShown > 0, olderShown, u.Id));
+        });
+
         await ForEachAsync(set.Cases, c => store.DeleteAllAsync(User(c), ct));
+        await ForEachAsync(set.Updates, u => store.DeleteAllAsync(UpdateUser(u), ct));
         int n = set.Cases.Count;
         var notFirst = results.Select(r => r.NotFirst).OfType<string>().Order(StringComparer.Ordinal).ToArray();
-        return (new EvaluationScore(name, n, top1, top5, (double)shown / n, (double)shownUnrelated / n) { NotFirst = notFirst }, new IsolationScore(checks, isolated));
+        var scored = updates.ToList();
+        var updateScore = new UpdateScore(name, scored.Count, scored.Count(x => x.InPrompt), scored.Count(x => x.BeforeOlder), scored.Count(x => x.FirstByRelevance),
+            scored.Count(x => x.Stale), scored.Sum(x => x.OlderShown))
+        {
+            Missed = [.. scored.Where(x => !x.InPrompt || x.Stale).Select(x => x.Id).Order(StringComparer.Ordinal)],
+        };
+        return new StoreEvaluation(new EvaluationScore(name, n, top1, top5, (double)shown / n, (double)shownUnrelated / n) { NotFirst = notFirst },
+            updateScore, new IsolationScore(checks, isolated));
+    }
+
+    /// <summary>
+    /// Cosine similarities (float32) between statements a user made on one subject (each update case's consecutive
+    /// statements) and between statements on different subjects (every pair in an update case's history that is not on
+    /// its subject): what a "same subject" threshold has to separate.
+    /// </summary>
+    public static async Task<(float[] SameSubject, float[] DifferentSubjects, IReadOnlyList<string> SamePairs)> PairSimilaritiesAsync(
+        IEmbeddingGenerator<string, Embedding<float>> embeddings, EvaluationSet set, CancellationToken ct)
+    {
+        var texts = set.Updates.SelectMany(u => u.History).Distinct().ToArray();
+        var generated = await embeddings.GenerateAsync(texts, cancellationToken: ct);
+        var vectors = texts.Select((t, i) => (t, v: generated[i].Vector.ToArray())).ToDictionary(x => x.t, x => x.v);
+        var same = new List<float>();
+        var samePairs = new List<(string Id, float Similarity)>();
+        var different = new List<float>();
+        foreach (var u in set.Updates)
+        {
+            for (int k = 1; k < u.Said.Count; k++)
+            {
+                float similarity = TensorPrimitives.CosineSimilarity(vectors[u.Said[k - 1]], vectors[u.Said[k]]);
+                same.Add(similarity);
+                samePairs.Add((u.Said.Count > 2 ? $"{u.Id}#{k}" : u.Id, similarity));
+            }
+            var kept = u.History.Where(WorthRemembering.Statement).ToArray();
+            for (int a = 0; a < kept.Length; a++)
+            {
+                for (int b = a + 1; b < kept.Length; b++)
+                {
+                    if (!(u.Said.Contains(kept[a]) && u.Said.Contains(kept[b])))
+                    {
+                        different.Add(TensorPrimitives.CosineSimilarity(vectors[kept[a]], vectors[kept[b]]));
+                    }
+                }
+            }
+        }
+        return ([.. same.Order()], [.. different.Order()],
+            [.. samePairs.OrderBy(p => p.Similarity).Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.Id} {p.Similarity:0.00}"))]);
     }
 
     /// <summary>

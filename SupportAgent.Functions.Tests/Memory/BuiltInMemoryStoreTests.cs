@@ -138,6 +138,125 @@ public sealed class BuiltInMemoryStoreTests
         Assert.Equal(["I prefer email over phone!"], listed.Select(m => m.Memory));
     }
 
+    private Task SaidAsync(string userId, DateTimeOffset when, string statement) =>
+        _store.AddAsync(Exchange(userId, statement) with { CreatedAt = when }, CancellationToken.None);
+
+    [Fact]
+    public async Task A_memory_is_dated_when_it_was_said_even_when_written_later()
+    {
+        var said = DateTimeOffset.UtcNow.AddDays(-3); // a queued write retried days after the exchange
+        await SaidAsync(_alice, said, "I prefer email over phone.");
+
+        var found = Assert.Single(await SearchAsync(_alice, "How should you contact me?"));
+
+        Assert.Equal(said, found.SaidAt);
+        Assert.Equal(said, Assert.Single(await _store.ListAllAsync(_alice)).CreatedAt);
+    }
+
+    [Fact]
+    public async Task A_newer_statement_on_the_same_subject_replaces_the_older_one_which_stays_listed_as_replaced()
+    {
+        var monday = DateTimeOffset.UtcNow.AddDays(-7);
+        await SaidAsync(_alice, monday, "My phone number is 07700 900123.");
+        await SaidAsync(_alice, monday.AddDays(1), "We have two cats and a small dog at home.");
+        await SaidAsync(_alice, monday.AddDays(2), "My phone number changed to 07700 900456.");
+
+        var found = await SearchAsync(_alice, "Which number do you have on file for me?");
+        var listed = await _store.ListAllAsync(_alice);
+
+        Assert.Contains(found, m => m.Memory == "My phone number changed to 07700 900456.");
+        Assert.DoesNotContain(found, m => m.Memory == "My phone number is 07700 900123.");
+        var newer = listed.Single(m => m.Memory == "My phone number changed to 07700 900456.");
+        Assert.Equal(newer.Id, listed.Single(m => m.Memory == "My phone number is 07700 900123.").SupersededBy);
+        Assert.All(listed.Where(m => m != listed.Single(m => m.Memory == "My phone number is 07700 900123.")), m => Assert.Null(m.SupersededBy));
+    }
+
+    [Fact]
+    public async Task A_query_worded_like_the_old_statement_finds_the_one_that_replaced_it()
+    {
+        var start = DateTimeOffset.UtcNow.AddDays(-30);
+        await SaidAsync(_alice, start, "My order #5530 with the office chair hasn't shipped yet.");
+        string[] others = ["I'm training for a half marathon in October.", "I usually pay with PayPal.", "I knit scarves for my grandchildren.", "I drink oat milk in my coffee.", "I play the cello in a local orchestra.", "My daughter is starting university in September."];
+        for (int i = 0; i < others.Length; i++)
+        {
+            await SaidAsync(_alice, start.AddDays(1 + i), others[i]);
+        }
+        await SaidAsync(_alice, start.AddDays(10), "Order #5530 shipped today, tracking says Thursday.");
+        await SaidAsync(_alice, start.AddDays(12), "The chair from order #5530 was delivered and assembled, all good.");
+
+        var found = await SearchAsync(_alice, "Has my office chair shipped yet?", topK: 1);
+
+        Assert.Equal("The chair from order #5530 was delivered and assembled, all good.", Assert.Single(found).Memory);
+    }
+
+    [Fact]
+    public async Task A_write_the_queue_delivers_late_does_not_replace_what_was_said_after_it()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await SaidAsync(_alice, now.AddDays(-1), "My phone number changed to 07700 900456.");
+        await SaidAsync(_alice, now.AddDays(-5), "My phone number is 07700 900123."); // said first, written last
+
+        var found = await SearchAsync(_alice, "Which number do you have on file for me?");
+
+        Assert.Equal(["My phone number changed to 07700 900456."], found.Select(m => m.Memory));
+    }
+
+    [Fact]
+    public async Task Deleting_the_newer_memory_brings_back_the_one_it_replaced()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await SaidAsync(_alice, now.AddDays(-5), "My phone number is 07700 900123.");
+        await SaidAsync(_alice, now.AddDays(-1), "My phone number changed to 07700 900456.");
+        var newer = (await _store.ListAllAsync(_alice)).Single(m => m.Memory.Contains("900456", StringComparison.Ordinal));
+
+        Assert.True(await _store.DeleteAsync(_alice, newer.Id, CancellationToken.None));
+
+        Assert.Equal(["My phone number is 07700 900123."], (await SearchAsync(_alice, "Which number do you have on file for me?")).Select(m => m.Memory));
+        Assert.Null(Assert.Single(await _store.ListAllAsync(_alice)).SupersededBy);
+    }
+
+    [Fact]
+    public async Task An_update_close_but_not_surely_on_the_same_subject_comes_along_with_the_older_statement()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await SaidAsync(_alice, now.AddDays(-10), "Hi, my order #1234 has not arrived. It has been 10 days");
+        await SaidAsync(_alice, now.AddDays(-1), "Actually the order arrived yesterday, thanks! But the box was damaged.");
+
+        var found = await SearchAsync(_alice, "Where is order #1234?", topK: 1); // one place: the newer statement takes it
+
+        Assert.Equal("Actually the order arrived yesterday, thanks! But the box was damaged.", Assert.Single(found).Memory);
+        var both = await SearchAsync(_alice, "Where is order #1234?", topK: 2);
+        Assert.Equal(2, both.Count);
+        Assert.All(await _store.ListAllAsync(_alice), m => Assert.Null(m.SupersededBy)); // both stand: the older one is not replaced
+    }
+
+    [Fact]
+    public async Task Statements_about_two_different_orders_never_replace_each_other()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await SaidAsync(_alice, now.AddDays(-3), "My order #5521 with the desk lamp arrived fine.");
+        await SaidAsync(_alice, now.AddDays(-1), "Order #5530 with the office chair is still missing.");
+
+        Assert.Contains(await SearchAsync(_alice, "Did the desk lamp arrive?"), m => m.Memory == "My order #5521 with the desk lamp arrived fine.");
+        Assert.All(await _store.ListAllAsync(_alice), m => Assert.Null(m.SupersededBy));
+    }
+
+    [Fact]
+    public async Task A_redelivered_update_is_written_and_linked_once()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await SaidAsync(_alice, now.AddDays(-5), "My phone number is 07700 900123.");
+        var update = Exchange(_alice, "My phone number changed to 07700 900456.") with { CreatedAt = now.AddDays(-1) };
+
+        await _store.AddAsync(update, CancellationToken.None);
+        await _store.AddAsync(update, CancellationToken.None);
+
+        var listed = await _store.ListAllAsync(_alice);
+        Assert.Equal(2, listed.Count);
+        Assert.Equal(listed[0].Id, listed[1].SupersededBy); // newest first: the update replaces the older number
+        Assert.Equal(["My phone number changed to 07700 900456."], (await SearchAsync(_alice, "Which number do you have on file for me?")).Select(m => m.Memory));
+    }
+
     [Fact]
     public async Task Statements_that_differ_only_in_a_number_are_both_kept()
     {

@@ -48,4 +48,43 @@ public sealed class MemoryIndexTests
         Assert.NotEqual(IndexedMemory.NumbersOf("order 12 34"), IndexedMemory.NumbersOf("order 1234"));
         Assert.Equal(IndexedMemory.NumbersOf("I prefer email over phone."), IndexedMemory.NumbersOf("I prefer email over phone!"));
     }
+
+    [Fact]
+    public void Identifiers_and_links_round_trip_and_a_row_written_before_them_reads_as_unlinked()
+    {
+        var start = DateTimeOffset.UtcNow;
+        var vector = new float[MiniLmEmbeddingGenerator.Dimensions];
+        vector[0] = 1;
+        var older = IndexedMemory.Quantize(MemoryIds.For(start, "ex-1", 0), vector, "My order #1234 hasn't arrived.");
+        var newer = IndexedMemory.Quantize(MemoryIds.For(start.AddDays(1), "ex-2", 0), vector, "Order #1234 arrived.");
+        var index = MemoryIndex.Empty();
+        index.Add(older with { NewerId = newer.Id, Link = SubjectLink.Replaces });
+        index.Add(newer);
+
+        var entity = index.ToEntity("p");
+        var read = MemoryIndex.FromEntity(entity);
+
+        Assert.Equal(newer.Id, read.Items[1].NewerId);
+        Assert.Equal(SubjectLink.Replaces, read.Items[1].Link);
+        Assert.Null(read.Items[0].NewerId);
+        Assert.Equal(older.Identifiers, read.Items[1].Identifiers);
+        Assert.Equal(newer.Id, read.Chains().ReplacedBy(older.Id));
+
+        entity.Remove("NewerIds");
+        entity.Remove("Links");
+        entity.Remove("Identifiers");
+        var before = MemoryIndex.FromEntity(entity);
+        Assert.All(before.Items, i => Assert.Null(i.NewerId));
+        Assert.All(before.Items, i => Assert.Empty(i.Identifiers));
+        Assert.Empty(before.Chains().CurrentOf);
+    }
+
+    [Fact]
+    public void Identifiers_are_words_with_a_digit_and_at_least_three_characters()
+    {
+        Assert.Equal(IndexedMemory.IdentifiersOf("order #1234"), IndexedMemory.IdentifiersOf("Order 1234 arrived"));
+        Assert.Equal(2, IndexedMemory.IdentifiersOf("My phone is 07700 900123 and 07700 again").Length);
+        Assert.Empty(IndexedMemory.IdentifiersOf("It has been 10 days, size M3"));
+        Assert.NotEqual(IndexedMemory.IdentifiersOf("INV-2231"), IndexedMemory.IdentifiersOf("INV-2232"));
+    }
 }

@@ -8,11 +8,17 @@ using SupportAgent.Functions.Http;
 
 namespace SupportAgent.Functions.Memory;
 
-/// <summary>One memory as the memory routes show it.</summary>
+/// <summary>
+/// One memory as the memory routes show it. <c>createdAt</c> is when it was said; <c>updatedAt</c> when the store last
+/// changed it (Mem0); <c>supersededBy</c> (built-in store) the id of the newer memory that replaces it: it is still
+/// remembered and listed, but no longer used on its own in replies.
+/// </summary>
 public sealed record MemoryView(
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("memory")] string Memory,
-    [property: JsonPropertyName("createdAt")] DateTimeOffset? CreatedAt);
+    [property: JsonPropertyName("createdAt")] DateTimeOffset? CreatedAt,
+    [property: JsonPropertyName("updatedAt")] DateTimeOffset? UpdatedAt,
+    [property: JsonPropertyName("supersededBy")] string? SupersededBy);
 
 /// <summary>The 200 body of GET .../memories: newest first; <c>next</c>, when present, asks for the next page.</summary>
 public sealed record MemoryListResponse(
@@ -42,7 +48,7 @@ public static partial class MemoryResponses
     }
 
     public static OkObjectResult List(MemoryPage page) =>
-        new(new MemoryListResponse(page.Items.Select(i => new MemoryView(i.Id, i.Memory, i.CreatedAt)).ToArray(), page.Next));
+        new(new MemoryListResponse(page.Items.Select(i => new MemoryView(i.Id, i.Memory, i.CreatedAt, i.UpdatedAt, i.SupersededBy)).ToArray(), page.Next));
 
     public static ObjectResult NotFound() => ProblemResult.Create(StatusCodes.Status404NotFound, "No such memory.",
         "There is no memory with this id among your memories.", "https://www.rfc-editor.org/rfc/rfc9110#name-404-not-found");

@@ -15,7 +15,9 @@ namespace SupportAgent.Functions.Memory.BuiltIn;
 /// int8 vector (<see cref="MemoryIndex"/>), of which each instance caches recent copies, checked against the row's
 /// ETag (<see cref="MemoryIndexCache"/>). A search embeds the query while it reads that one index row (or its ETag), ranks by
 /// cosine similarity (<see cref="MemoryRanking"/>), then reads the top-k rows' text. At most <see cref="DefaultCapacity"/>
-/// memories per user: beyond that the oldest is deleted. Near-duplicates are stored once (the newer wording wins).
+/// memories per user: beyond that the oldest is deleted. Near-duplicates are stored once (the newer wording wins), and
+/// a newer statement on the same subject supersedes the older one (<see cref="Supersession"/>): the older one stays
+/// listed, marked, but a search returns the current one in its place.
 /// </summary>
 public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerator<string, Embedding<float>> embeddings, MemoryIndexCache cache, TimeProvider timeProvider) : IMemoryStore
 {
@@ -40,6 +42,9 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     private volatile bool _tableExists;
 
     public MemoryRanking Ranking { get; init; } = MemoryRanking.Default;
+
+    /// <summary>When a newer statement replaces an older one (same subject); <see cref="Supersession.Never"/> keeps every statement standing.</summary>
+    public Supersession Supersession { get; init; } = Supersession.Default;
 
     /// <summary>How many memories a user keeps; the oldest is deleted beyond it. Tests use a small one.</summary>
     public int Capacity { get; init; } = DefaultCapacity;
@@ -81,14 +86,18 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
             await ObserveAsync(indexRead);
         }
         var index = await indexRead;
-        var ranked = Ranking.Rank(index.Items, vector.Span, topK, timeProvider.GetUtcNow());
+        var chains = index.Chains();
+        var ranked = Ranking.Rank(index.Items, chains, vector.Span, topK, timeProvider.GetUtcNow());
         var rows = await Task.WhenAll(ranked.Select(r => ReadRowAsync(table, partition, r.Memory.Id, cancellationToken)));
         var found = new List<MemoryItem>(ranked.Count);
         for (int i = 0; i < ranked.Count; i++)
         {
             if (rows[i] is { } row) // a row deleted since the index was read is skipped
             {
-                found.Add(new MemoryItem(row.RowKey, row.Memory, Math.Clamp(ranked[i].Similarity, 0, 1), row.CreatedAt));
+                found.Add(new MemoryItem(row.RowKey, row.Memory, Math.Clamp(ranked[i].Similarity, 0, 1), row.CreatedAt)
+                {
+                    SupersededBy = chains.ReplacedBy(row.RowKey),
+                });
             }
         }
         return found;
@@ -138,9 +147,10 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
                 if (FindDuplicate(index, c.Vector, c.Indexed.Numbers) is { } duplicate)
                 {
                     index.Remove(duplicate);
+                    index.Redirect(duplicate, c.Id);
                     removed.Add(duplicate);
                 }
-                index.Add(c.Indexed);
+                index.Add(c.Indexed, c.Vector.Span, Supersession);
                 rows.Add(new MemoryRow { PartitionKey = partition, RowKey = c.Id, Memory = c.Text, ExchangeId = exchangeId, CreatedAt = createdAt });
             }
             if (rows.Count == 0)
@@ -171,10 +181,15 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     {
         string partition = Partition(userId);
         var table = await TableAsync(cancellationToken);
+        // The index says which memories a newer one replaces; the rows hold the text.
+        var chains = (await ReadIndexAsync(table, partition, cancellationToken)).Chains();
         await foreach (var page in table.QueryAsync<MemoryRow>(RowsOf(partition), cancellationToken: cancellationToken)
                            .AsPages(next, Math.Clamp(pageSize, 1, 1000)))
         {
-            return new MemoryPage(page.Values.Select(r => new MemoryItem(r.RowKey, r.Memory, null, r.CreatedAt)).ToArray(), page.ContinuationToken);
+            return new MemoryPage(page.Values.Select(r => new MemoryItem(r.RowKey, r.Memory, null, r.CreatedAt)
+            {
+                SupersededBy = chains.ReplacedBy(r.RowKey),
+            }).ToArray(), page.ContinuationToken);
         }
         return new MemoryPage([], null);
     }

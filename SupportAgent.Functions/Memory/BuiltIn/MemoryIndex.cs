@@ -6,11 +6,27 @@ using Azure.Data.Tables;
 namespace SupportAgent.Functions.Memory.BuiltIn;
 
 /// <summary>
-/// One memory in a user's search index: its id (the row key of its text), its quantised vector, and a hash of the
-/// numbers in its text (so a near-duplicate can be told from the same sentence about another order without reading it).
+/// One memory in a user's search index: its id (the row key of its text), its quantised vector, a hash of the numbers
+/// in its text (so a near-duplicate can be told from the same sentence about another order without reading it), hashes
+/// of the identifiers in it ("#1234", "INV-2231", "07700"), and its link to a newer memory on the same subject, if any.
 /// </summary>
 public sealed record IndexedMemory(string Id, sbyte[] Vector, float Factor, uint Numbers)
 {
+    /// <summary>At most this many identifiers are kept per memory (the first ones in the text).</summary>
+    public const int MaxIdentifiers = 4;
+
+    /// <summary>Hashes of the identifiers in the text (<see cref="IdentifiersOf"/>), none being 0.</summary>
+    public uint[] Identifiers { get; init; } = [];
+
+    /// <summary>A newer memory of the same user on the same subject (<see cref="Supersession"/>); null when there is none.</summary>
+    public string? NewerId { get; init; }
+
+    /// <summary>How that newer memory relates to this one: it replaces it, or it only follows it (both stay searchable).</summary>
+    public SubjectLink Link { get; init; }
+
+    /// <summary>When it was said (from the id).</summary>
+    public DateTimeOffset SaidAt => MemoryIds.CreatedAt(Id);
+
     /// <summary>Cosine similarity with a unit-length query vector: dot(query, vector) times 1/|vector|.</summary>
     public float Similarity(ReadOnlySpan<float> query, Span<float> scratch)
     {
@@ -37,8 +53,48 @@ public sealed record IndexedMemory(string Id, sbyte[] Vector, float Factor, uint
         Span<float> asFloat = stackalloc float[q.Length];
         TensorPrimitives.ConvertTruncating<sbyte, float>(q, asFloat);
         float norm = TensorPrimitives.Norm(asFloat);
-        return new IndexedMemory(id, q, norm > 0 ? 1 / norm : 0, NumbersOf(text));
+        return new IndexedMemory(id, q, norm > 0 ? 1 / norm : 0, NumbersOf(text)) { Identifiers = IdentifiersOf(text) };
     }
+
+    /// <summary>
+    /// Identifiers: words of at least 3 letters and digits with at least one digit ("#1234" gives 1234, "INV-2231" gives
+    /// 2231, "S21", "07700"), lower-cased, hashed (FNV-1a, never 0); at most <see cref="MaxIdentifiers"/>, distinct.
+    /// </summary>
+    public static uint[] IdentifiersOf(string text)
+    {
+        var found = new List<uint>(MaxIdentifiers);
+        int start = -1;
+        for (int i = 0; i <= text.Length && found.Count < MaxIdentifiers; i++)
+        {
+            bool inWord = i < text.Length && char.IsLetterOrDigit(text[i]);
+            if (inWord && start < 0)
+            {
+                start = i;
+            }
+            else if (!inWord && start >= 0)
+            {
+                var word = text.AsSpan(start, i - start);
+                if (word.Length >= 3 && word.ContainsAnyInRange('0', '9'))
+                {
+                    uint hash = 2166136261;
+                    foreach (char c in word)
+                    {
+                        hash = (hash ^ char.ToLowerInvariant(c)) * 16777619;
+                    }
+                    hash = hash == 0 ? 1 : hash;
+                    if (!found.Contains(hash))
+                    {
+                        found.Add(hash);
+                    }
+                }
+                start = -1;
+            }
+        }
+        return [.. found];
+    }
+
+    /// <summary>Whether both name at least one identifier and they share one.</summary>
+    public bool SharesIdentifierWith(IndexedMemory other) => Identifiers.Any(other.Identifiers.Contains);
 
     /// <summary>FNV-1a over the text's runs of digits, in order: "order #1234" and "order #1235" differ.</summary>
     public static uint NumbersOf(string text)
@@ -60,18 +116,23 @@ public sealed record IndexedMemory(string Id, sbyte[] Vector, float Factor, uint
 
 /// <summary>
 /// A user's search index, kept in ONE table entity next to the user's memory rows: every memory's id and int8 vector,
-/// newest first. A search reads this entity (about 400 KB at the cap of 1,000 memories) instead of a row per memory,
+/// newest first. A search reads this entity (about 440 KB at the cap of 1,000 memories) instead of a row per memory,
 /// so its cost is one read whatever the user said; a write reads and replaces it under its ETag.
 /// </summary>
 public sealed class MemoryIndex
 {
     public const string RowKey = "index";
+
+    // Format 1 still: the identifiers and links are optional properties (read as "none" when absent), so a row written
+    // before them reads as it did, and an older instance reading a newer row ignores them.
     private const int FormatVersion = 1;
+    private const int IdentifierBytes = IndexedMemory.MaxIdentifiers * sizeof(uint);
 
     // A binary property holds at most 64 KiB: vectors are split over as many properties as needed.
     private const int MaxPropertyBytes = 65_536;
 
     private readonly List<IndexedMemory> _items;
+    private SubjectChains? _chains; // computed on first use, dropped by any change
 
     private MemoryIndex(List<IndexedMemory> items, ETag? etag)
     {
@@ -83,7 +144,7 @@ public sealed class MemoryIndex
     public ETag? ETag { get; private set; }
 
     /// <summary>Roughly what it holds in memory, for the cache's size limit.</summary>
-    public long ApproximateBytes => 256 + _items.Count * (MiniLmEmbeddingGenerator.Dimensions + 160L);
+    public long ApproximateBytes => 256 + _items.Count * (MiniLmEmbeddingGenerator.Dimensions + 200L);
 
     /// <summary>A copy to change (the items themselves are immutable and shared).</summary>
     public MemoryIndex Clone() => new([.. _items], ETag);
@@ -104,13 +165,72 @@ public sealed class MemoryIndex
 
     public bool Contains(string id) => _items.Exists(i => i.Id == id);
 
+    /// <summary>Adds a memory in its place (newest first), linking nothing: for a store that does not supersede, and for tests.</summary>
     public void Add(IndexedMemory memory)
     {
+        _chains = null;
         int at = _items.FindIndex(i => string.CompareOrdinal(i.Id, memory.Id) > 0);
         _items.Insert(at < 0 ? _items.Count : at, memory);
     }
 
-    public bool Remove(string id) => _items.RemoveAll(i => i.Id == id) > 0;
+    /// <summary>
+    /// Adds a memory and links it with the user's memories on the same subject (<paramref name="rule"/>): each older one
+    /// links to it (a stronger link wins over a weaker one, then the newer memory), and if newer ones exist already (a
+    /// write the queue delivered late), it links to the one it relates to most strongly, then the newest. Statements
+    /// said at the same time (one exchange) are never linked.
+    /// </summary>
+    public void Add(IndexedMemory memory, ReadOnlySpan<float> vector, Supersession rule)
+    {
+        var said = memory.SaidAt;
+        (IndexedMemory Item, SubjectLink Link)? newer = null;
+        Span<float> scratch = stackalloc float[vector.Length];
+        for (int i = 0; i < _items.Count; i++)
+        {
+            var item = _items[i];
+            var itemSaid = item.SaidAt;
+            var link = itemSaid == said ? SubjectLink.None : rule.Link(item, memory, item.Similarity(vector, scratch));
+            if (link == SubjectLink.None)
+            {
+                continue;
+            }
+            if (itemSaid < said)
+            {
+                bool keep = item.NewerId is { } current && Contains(current)
+                    && (item.Link > link || (item.Link == link && MemoryIds.CreatedAt(current) > said));
+                if (!keep)
+                {
+                    _items[i] = item with { NewerId = memory.Id, Link = link };
+                }
+            }
+            else if (newer is not { } n || link > n.Link || (link == n.Link && itemSaid > n.Item.SaidAt))
+            {
+                newer = (item, link);
+            }
+        }
+        Add(newer is { } found ? memory with { NewerId = found.Item.Id, Link = found.Link } : memory);
+    }
+
+    /// <summary>A memory replaced by another (a near-duplicate): what linked to the old one links to the new one.</summary>
+    public void Redirect(string oldId, string newId)
+    {
+        _chains = null;
+        for (int i = 0; i < _items.Count; i++)
+        {
+            if (_items[i].NewerId == oldId)
+            {
+                _items[i] = _items[i] with { NewerId = newId };
+            }
+        }
+    }
+
+    public bool Remove(string id)
+    {
+        _chains = null;
+        return _items.RemoveAll(i => i.Id == id) > 0;
+    }
+
+    /// <summary>Which memories are current on their subject, and which a newer one replaces (<see cref="SubjectChains"/>).</summary>
+    public SubjectChains Chains() => _chains ??= SubjectChains.Of(_items);
 
     /// <summary>Removes the oldest memories beyond <paramref name="capacity"/>; returns their ids.</summary>
     public IReadOnlyList<string> TrimTo(int capacity)
@@ -119,6 +239,7 @@ public sealed class MemoryIndex
         {
             return [];
         }
+        _chains = null;
         var dropped = _items.Skip(capacity).Select(i => i.Id).ToArray();
         _items.RemoveRange(capacity, _items.Count - capacity);
         return dropped;
@@ -130,11 +251,24 @@ public sealed class MemoryIndex
         var ids = new byte[_items.Count * MemoryIds.ByteLength];
         var factors = new byte[_items.Count * sizeof(float)];
         var numbers = new byte[_items.Count * sizeof(uint)];
+        var identifiers = new byte[_items.Count * IdentifierBytes];
+        var newerIds = new byte[_items.Count * MemoryIds.ByteLength]; // all zero: no newer memory
+        var links = new byte[_items.Count];
         for (int i = 0; i < _items.Count; i++)
         {
-            MemoryIds.Write(_items[i].Id, ids.AsSpan(i * MemoryIds.ByteLength, MemoryIds.ByteLength));
-            BinaryPrimitives.WriteSingleLittleEndian(factors.AsSpan(i * sizeof(float)), _items[i].Factor);
-            BinaryPrimitives.WriteUInt32LittleEndian(numbers.AsSpan(i * sizeof(uint)), _items[i].Numbers);
+            var item = _items[i];
+            MemoryIds.Write(item.Id, ids.AsSpan(i * MemoryIds.ByteLength, MemoryIds.ByteLength));
+            BinaryPrimitives.WriteSingleLittleEndian(factors.AsSpan(i * sizeof(float)), item.Factor);
+            BinaryPrimitives.WriteUInt32LittleEndian(numbers.AsSpan(i * sizeof(uint)), item.Numbers);
+            for (int k = 0; k < item.Identifiers.Length; k++)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(identifiers.AsSpan(i * IdentifierBytes + k * sizeof(uint)), item.Identifiers[k]);
+            }
+            if (item.NewerId is { } newer)
+            {
+                MemoryIds.Write(newer, newerIds.AsSpan(i * MemoryIds.ByteLength, MemoryIds.ByteLength));
+                links[i] = (byte)item.Link;
+            }
         }
         var entity = new TableEntity(partitionKey, RowKey)
         {
@@ -143,6 +277,9 @@ public sealed class MemoryIndex
             ["Ids"] = ids,
             ["Factors"] = factors,
             ["Numbers"] = numbers,
+            ["Identifiers"] = identifiers,
+            ["NewerIds"] = newerIds,
+            ["Links"] = links,
         };
         // All vectors end to end, cut into 64 KiB properties, each part written straight from the items.
         int total = _items.Count * dims;
@@ -177,7 +314,12 @@ public sealed class MemoryIndex
         byte[] ids = entity.GetBinary("Ids") ?? [];
         byte[] factors = entity.GetBinary("Factors") ?? [];
         byte[] numbers = entity.GetBinary("Numbers") ?? new byte[count * sizeof(uint)];
-        if (ids.Length != count * MemoryIds.ByteLength || factors.Length != count * sizeof(float) || numbers.Length != count * sizeof(uint))
+        // Absent in rows written before memories were linked: no identifiers, nothing superseded.
+        byte[] identifiers = entity.GetBinary("Identifiers") ?? new byte[count * IdentifierBytes];
+        byte[] newerIds = entity.GetBinary("NewerIds") ?? new byte[count * MemoryIds.ByteLength];
+        byte[] links = entity.GetBinary("Links") ?? new byte[count];
+        if (ids.Length != count * MemoryIds.ByteLength || factors.Length != count * sizeof(float) || numbers.Length != count * sizeof(uint)
+            || identifiers.Length != count * IdentifierBytes || newerIds.Length != count * MemoryIds.ByteLength || links.Length != count)
         {
             throw new InvalidDataException("The memory index's ids, factors and count disagree.");
         }
@@ -201,9 +343,30 @@ public sealed class MemoryIndex
                 part.AsSpan(within, n).CopyTo(target[at..]);
                 at += n;
             }
+            var newer = newerIds.AsSpan(i * MemoryIds.ByteLength, MemoryIds.ByteLength);
+            bool linked = newer.ContainsAnyExcept((byte)0) && links[i] is (byte)SubjectLink.Follows or (byte)SubjectLink.Replaces;
             items.Add(new IndexedMemory(MemoryIds.Read(ids.AsSpan(i * MemoryIds.ByteLength, MemoryIds.ByteLength)), vector,
-                BinaryPrimitives.ReadSingleLittleEndian(factors.AsSpan(i * sizeof(float))), BinaryPrimitives.ReadUInt32LittleEndian(numbers.AsSpan(i * sizeof(uint)))));
+                BinaryPrimitives.ReadSingleLittleEndian(factors.AsSpan(i * sizeof(float))), BinaryPrimitives.ReadUInt32LittleEndian(numbers.AsSpan(i * sizeof(uint))))
+            {
+                Identifiers = ReadIdentifiers(identifiers.AsSpan(i * IdentifierBytes, IdentifierBytes)),
+                NewerId = linked ? MemoryIds.Read(newer) : null,
+                Link = linked ? (SubjectLink)links[i] : SubjectLink.None,
+            });
         }
         return new MemoryIndex(items, entity.ETag);
+    }
+
+    private static uint[] ReadIdentifiers(ReadOnlySpan<byte> bytes)
+    {
+        var found = new List<uint>(IndexedMemory.MaxIdentifiers);
+        for (int k = 0; k < IndexedMemory.MaxIdentifiers; k++)
+        {
+            uint hash = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(k * sizeof(uint))..]);
+            if (hash != 0)
+            {
+                found.Add(hash);
+            }
+        }
+        return [.. found];
     }
 }

@@ -1,6 +1,10 @@
 namespace SupportAgent.Functions.Memory.BuiltIn;
 
-/// <summary>One memory as ranked for a query: cosine similarity, and the score it was ordered by.</summary>
+/// <summary>
+/// One memory as ranked for a query: the similarity it was ranked by (its own, or a higher one it took over from an
+/// older memory it replaces), and the score it was ordered by (for a memory that came along with an older one it
+/// updates, that one's).
+/// </summary>
 public readonly record struct RankedMemory(IndexedMemory Memory, float Similarity, double Score);
 
 /// <summary>
@@ -16,29 +20,109 @@ public sealed record MemoryRanking(float MinSimilarity, double RecencyWeight, Ti
     /// </summary>
     public static MemoryRanking Default { get; } = new(0.10f, 0, TimeSpan.FromDays(30));
 
-    public IReadOnlyList<RankedMemory> Rank(IReadOnlyList<IndexedMemory> memories, ReadOnlySpan<float> query, int topK, DateTimeOffset now)
+    /// <summary>
+    /// Whether a replaced memory (<see cref="SubjectLink.Replaces"/>) can still be returned for itself, after the one
+    /// that replaces it. Off (the default): it is not, so it never takes a place in the top k.
+    /// </summary>
+    public bool ShowSuperseded { get; init; }
+
+    /// <summary>
+    /// The top k, best first. A memory a newer one replaces is left out (see <see cref="ShowSuperseded"/>), and the
+    /// memory that replaces it ranks by the better of its own similarity and the replaced one's, so a query worded like
+    /// the old statement finds the new one. A memory that a newer one only follows comes with that newer one right
+    /// after it, and when only one place is left the newer one takes it: an older statement never reaches the prompt
+    /// without the newest one on its subject.
+    /// </summary>
+    public IReadOnlyList<RankedMemory> Rank(IReadOnlyList<IndexedMemory> memories, SubjectChains chains, ReadOnlySpan<float> query, int topK, DateTimeOffset now)
     {
         if (topK <= 0 || memories.Count == 0)
         {
             return [];
         }
         Span<float> scratch = stackalloc float[query.Length];
-        var best = new List<RankedMemory>(Math.Min(topK, memories.Count) + 1);
-        foreach (var memory in memories)
+        var similarity = new float[memories.Count];
+        for (int i = 0; i < memories.Count; i++)
         {
-            float similarity = memory.Similarity(query, scratch);
-            if (similarity < MinSimilarity)
+            similarity[i] = memories[i].Similarity(query, scratch);
+        }
+        if (chains.CurrentOf.Count == 0)
+        {
+            return Best(memories, similarity, topK, now); // the usual case: nothing linked, one pass
+        }
+
+        var position = new Dictionary<string, int>(memories.Count, StringComparer.Ordinal);
+        for (int i = 0; i < memories.Count; i++)
+        {
+            position[memories[i].Id] = i;
+        }
+        int Current(int i) => chains.CurrentOf.TryGetValue(memories[i].Id, out var id) && position.TryGetValue(id, out int c) ? c : i;
+        var ranked = (float[])similarity.Clone();
+        for (int i = 0; i < memories.Count; i++)
+        {
+            if (chains.Replaced.Contains(memories[i].Id))
+            {
+                int c = Current(i);
+                ranked[c] = Math.Max(ranked[c], similarity[i]);
+            }
+        }
+
+        var candidates = new List<int>();
+        for (int i = 0; i < memories.Count; i++)
+        {
+            if ((ShowSuperseded || !chains.Replaced.Contains(memories[i].Id)) && ranked[i] >= MinSimilarity)
+            {
+                candidates.Add(i);
+            }
+        }
+        // Best first; a stable sort keeps the index's order (newest first) between equal scores.
+        var scores = candidates.ToDictionary(i => i, i => Score(ranked[i], memories[i].SaidAt, now));
+        var ordered = candidates.OrderByDescending(i => scores[i]).ToList();
+        var result = new List<RankedMemory>(topK);
+        var taken = new HashSet<int>();
+        foreach (int i in ordered)
+        {
+            if (result.Count == topK)
+            {
+                break;
+            }
+            if (taken.Contains(i))
             {
                 continue;
             }
-            double score = Score(similarity, MemoryIds.CreatedAt(memory.Id), now);
-            // Keep the top k in a small sorted list: k is a handful, the user's memories up to a thousand.
+            int current = Current(i);
+            bool needsCurrent = current != i && !taken.Contains(current);
+            if (!needsCurrent || result.Count + 2 <= topK)
+            {
+                result.Add(new RankedMemory(memories[i], ranked[i], scores[i]));
+                taken.Add(i);
+            }
+            if (needsCurrent)
+            {
+                result.Add(new RankedMemory(memories[current], ranked[current], scores[i])); // ranked with what it updates
+                taken.Add(current);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The top k by score, in one pass over the memories (k is a handful, the memories up to a thousand).</summary>
+    private IReadOnlyList<RankedMemory> Best(IReadOnlyList<IndexedMemory> memories, float[] similarity, int topK, DateTimeOffset now)
+    {
+        var best = new List<RankedMemory>(Math.Min(topK, memories.Count) + 1);
+        for (int i = 0; i < memories.Count; i++)
+        {
+            if (similarity[i] < MinSimilarity)
+            {
+                continue;
+            }
+            double score = Score(similarity[i], memories[i].SaidAt, now);
+            // Memories come newest first, so on a tie the newer one stays ahead.
             if (best.Count == topK && score <= best[^1].Score)
             {
                 continue;
             }
             int at = best.FindIndex(b => score > b.Score);
-            best.Insert(at < 0 ? best.Count : at, new RankedMemory(memory, similarity, score));
+            best.Insert(at < 0 ? best.Count : at, new RankedMemory(memories[i], similarity[i], score));
             if (best.Count > topK)
             {
                 best.RemoveAt(best.Count - 1);
