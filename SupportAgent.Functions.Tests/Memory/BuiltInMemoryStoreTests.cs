@@ -66,18 +66,19 @@ public sealed class BuiltInMemoryStoreTests
     [Fact]
     public async Task A_search_gives_up_when_its_caller_does_even_while_the_model_is_still_loading()
     {
-        // Alice has a memory, so the search must embed the query (a user with no memories is answered without the model).
+        // Alice has a memory, so the search needs the model to embed the query.
         await SaysAsync(_alice, "My order #1234 hasn't arrived. It's been 10 days.");
-        using var coldModel = new MiniLmEmbeddingGenerator(); // its own model, not loaded yet
-        var store = new BuiltInMemoryStore(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), coldModel, new MemoryIndexCache(), TimeProvider.System);
-        await store.ListAsync(_alice, 1, null, CancellationToken.None); // the store's table is known, so the search goes straight to the model
+        using var loading = new ModelLoadGate(); // a model that stays loading until released
+        var store = new BuiltInMemoryStore(new StorageClients(Options.Create(new StorageOptions { ConnectionString = Azurite.Instance.ConnectionString })), loading.Model, new MemoryIndexCache(), TimeProvider.System);
         using var caller = new CancellationTokenSource();
 
         var search = store.SearchAsync(_alice, "Any updates?", 5, caller.Token);
-        caller.Cancel(); // the caller gives up (the chat path's budget) long before a cold model can load
+        await loading.Started.WaitAsync(Eventually.Generous); // the search asked for the model, which is loading
+        caller.Cancel(); // the caller gives up (the chat path's budget)
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => search);
-        Assert.False(coldModel.IsLoaded, "the search waited for the model to load instead of giving up with its caller");
+        // The model cannot finish loading before the release below: only honouring the cancellation ends the search.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => search.WaitAsync(Eventually.Generous));
+        Assert.False(loading.Model.IsLoaded);
     }
 
     [Fact]

@@ -3,6 +3,9 @@ namespace SupportAgent.Functions.Tests.Support;
 /// <summary>Waits for a condition with a timeout: the tests' only way to wait for asynchronous work.</summary>
 internal static class Eventually
 {
+    /// <summary>A timeout for work that takes a second on a quiet machine, sized for a busy 2-core one.</summary>
+    public static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+
     public static async Task<T> WaitFor<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -50,6 +50,9 @@ public sealed record TestServiceOptions
     /// from that file alone, and the test sets only where its Azurite, port and queue are.
     /// </summary>
     public string? LocalSettingsDirectory { get; init; }
+
+    /// <summary>Changes to the host's services after the app's own registrations (e.g. a fake TimeProvider, a model whose load the test holds).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
 }
 
 /// <summary>
@@ -177,6 +180,7 @@ public sealed class TestService : IAsyncDisposable
                 {
                     Telemetry.AttachTo(builder);
                 }
+                _options.ConfigureServices?.Invoke(builder.Services);
             },
         });
         var problems = SettingsCheck.FindProblems(app.Services);

@@ -52,4 +52,10 @@ public interface IMemoryStore
 
     /// <summary>Deletes every memory of this user.</summary>
     Task DeleteAllAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes when the store answers searches at its usual speed: at once for Mem0; for the built-in store once its
+    /// embedding model is loaded, which a new instance does in its first seconds. Faults if it never will.
+    /// </summary>
+    Task WhenReadyAsync() => Task.CompletedTask;
 }

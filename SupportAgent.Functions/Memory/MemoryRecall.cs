@@ -56,7 +56,10 @@ public sealed record RecalledMemories(IReadOnlyList<RecalledMemory> Facts, Memor
 
 /// <summary>
 /// Searches a user's memories for the chat path within a time budget. Memory makes replies better but is never
-/// allowed to stop one: on failure or timeout the reply is made without memories and the response says so.
+/// allowed to stop one: on failure or timeout the reply is made without memories and the response says so. On a new
+/// instance the store may still be starting (the built-in store's embedding model loads in its first seconds, longer
+/// on a busy machine): a search first waits for it within <see cref="StartupAllowance"/>, and the budget starts once
+/// the store is ready, so the first users of an instance get their memories too.
 /// </summary>
 public sealed partial class MemoryRecall(
     IMemoryStore store,
@@ -65,6 +68,13 @@ public sealed partial class MemoryRecall(
     TimeProvider timeProvider,
     ILogger<MemoryRecall> logger)
 {
+    /// <summary>
+    /// How long a search may wait for a store that is still starting, before its own budget: about ten times what the
+    /// built-in store's model takes to load on the busy 2-core machine measured (docs/memory.md); past it, the reply
+    /// goes without memories as for a store that is down.
+    /// </summary>
+    public static readonly TimeSpan StartupAllowance = TimeSpan.FromSeconds(30);
+
     private readonly MemoryOptions _options = options.Value;
 
     public async Task<RecalledMemories> RecallAsync(string userId, string query, CancellationToken cancellationToken)
@@ -90,6 +100,11 @@ public sealed partial class MemoryRecall(
 
     private async Task<RecalledMemories> SearchAsync(string userId, string query, CancellationToken cancellationToken)
     {
+        var ready = store.WhenReadyAsync();
+        if (!ready.IsCompleted && !await WaitUntilReadyAsync(ready, userId, cancellationToken))
+        {
+            return RecalledMemories.None(MemoryStatus.TimedOut);
+        }
         using var budget = new CancellationTokenSource(_options.SearchTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
         long started = timeProvider.GetTimestamp();
@@ -117,6 +132,39 @@ public sealed partial class MemoryRecall(
             return RecalledMemories.None(MemoryStatus.Unavailable);
         }
     }
+
+    /// <summary>False when the store did not start within the allowance; a store that failed to start surfaces as the search's failure.</summary>
+    private async Task<bool> WaitUntilReadyAsync(Task ready, string userId, CancellationToken cancellationToken)
+    {
+        using var allowance = new CancellationTokenSource(StartupAllowance, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, allowance.Token);
+        long started = timeProvider.GetTimestamp();
+        LogWaitingForStore(logger, UserRef.For(userId), StartupAllowance.TotalSeconds);
+        try
+        {
+            await ready.WaitAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (allowance.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            LogStoreNotStarted(logger, UserRef.For(userId), StartupAllowance.TotalSeconds);
+            return false;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return true; // the search tries, fails the same way, and is reported as unavailable
+        }
+        LogStoreStarted(logger, UserRef.For(userId), timeProvider.GetElapsedTime(started).TotalMilliseconds);
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Memory search for {UserRef} waits for the memory store to start (its model is loading), up to {AllowanceSeconds} s before its budget")]
+    private static partial void LogWaitingForStore(ILogger logger, string userRef, double allowanceSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Memory search for {UserRef} waited {ElapsedMs:F0} ms for the memory store to start")]
+    private static partial void LogStoreStarted(ILogger logger, string userRef, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Memory search for {UserRef}: the memory store did not start within {AllowanceSeconds} s; replying without memories")]
+    private static partial void LogStoreNotStarted(ILogger logger, string userRef, double allowanceSeconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Memory search for {UserRef} found {Count} memories in {ElapsedMs:F0} ms")]
     private static partial void LogRecalled(ILogger logger, string userRef, int count, double elapsedMs);

@@ -8,8 +8,9 @@ namespace SupportAgent.Functions.Memory;
 
 /// <summary>
 /// At start, in the Functions worker and the self host alike: says once which memory store is in use and why, and,
-/// for the built-in store, loads the embedding model in the background so the first reply does not wait for it
-/// (docs/memory.md has the measurement). With Mem0 the model is never loaded.
+/// for the built-in store, loads the embedding model in the background so the first reply does not wait for it, or
+/// waits less (a search that arrives while it loads waits for it: <see cref="MemoryRecall"/>; docs/memory.md has the
+/// measurement). With Mem0 the model is never loaded.
 /// </summary>
 public sealed partial class MemoryStoreStartup(
     IOptions<MemoryStoreOptions> options,
@@ -27,7 +28,7 @@ public sealed partial class MemoryStoreStartup(
                 LogBuiltIn(logger, o.Reason, BuiltInMemoryStore.TableName);
                 if (embeddings is MiniLmEmbeddingGenerator miniLm)
                 {
-                    _warmup = Task.Run(() => WarmUp(miniLm), CancellationToken.None);
+                    _warmup = WarmUpAsync(miniLm);
                 }
                 break;
             default:
@@ -39,11 +40,12 @@ public sealed partial class MemoryStoreStartup(
 
     public Task StopAsync(CancellationToken cancellationToken) => _warmup.WaitAsync(cancellationToken);
 
-    private void WarmUp(MiniLmEmbeddingGenerator model)
+    private async Task WarmUpAsync(MiniLmEmbeddingGenerator model)
     {
         try
         {
-            LogModelLoaded(logger, MiniLmEmbeddingGenerator.ModelId, model.EnsureLoaded().TotalMilliseconds);
+            await model.WhenLoadedAsync(); // on the thread pool: the host does not wait for it
+            LogModelLoaded(logger, MiniLmEmbeddingGenerator.ModelId, model.LoadTime?.TotalMilliseconds ?? 0);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

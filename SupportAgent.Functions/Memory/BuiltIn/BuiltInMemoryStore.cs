@@ -66,6 +66,9 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     public Task DeleteAllAsync(string userId, CancellationToken cancellationToken) =>
         FailuresAsMemoryStoreException("delete-all", async () => { await DeleteAllCoreAsync(userId, cancellationToken); return true; }, cancellationToken);
 
+    /// <summary>The embedding model loaded (and started loading, if nothing had yet); at once for a generator that needs no loading.</summary>
+    public Task WhenReadyAsync() => embeddings is MiniLmEmbeddingGenerator model ? model.WhenLoadedAsync() : Task.CompletedTask;
+
     private async Task<IReadOnlyList<MemoryItem>> SearchCoreAsync(string userId, string query, int topK, CancellationToken cancellationToken)
     {
         string partition = Partition(userId);

