@@ -10,7 +10,9 @@ namespace SupportAgent.Benchmark;
 /// <summary>
 /// <c>--cold-start</c>: starts the self host N times against the running Azurite and fakes (all at 0 ms, so every
 /// millisecond is the service's own) and times what a user of a freshly started instance sees: how long until the port
-/// accepts connections, how long until the first chat is answered, and that first chat's latency against warm ones.
+/// accepts connections, how long until the first chat is answered, that first chat's latency against warm ones, and
+/// whether it got the user's memories (<c>"memory":"ok"</c>): its user is the same in every start, so from the second
+/// start on it has memories, written by the previous one.
 /// </summary>
 internal static class ColdStart
 {
@@ -57,12 +59,12 @@ internal static class ColdStart
 
             // A new client per start, as a user's browser or backend would be.
             using var driver = new LoadDriver(new Uri($"http://127.0.0.1:{port}/api/chat"), 1);
-            double first = await ChatAsync(driver, $"cold-{i}-0", host, ct);
+            var (first, firstBody) = await ChatAsync(driver, ReturningUser, host, ct);
             double firstReply = clock.Elapsed.TotalMilliseconds;
             var warm = new List<double>();
             for (int c = 1; c <= o.WarmChats; c++)
             {
-                warm.Add(await ChatAsync(driver, $"cold-{i}-{c}", host, ct));
+                warm.Add((await ChatAsync(driver, $"cold-{i}-{c}", host, ct)).Ms);
             }
             double warmMs = Median(warm.Skip(warm.Count / 2));
 
@@ -81,10 +83,12 @@ internal static class ColdStart
                 ["warmChatMs"] = warmMs,
                 ["firstOverWarmMs"] = first - warmMs,
                 ["stopMs"] = Stopwatch.GetElapsedTime(stopping).TotalMilliseconds,
+                ["firstMemoryOk"] = MemoryStatus(firstBody) == "ok" ? 1 : 0,
+                ["firstMemoriesUsed"] = MemoriesUsed(firstBody),
             };
             runs.Add(m);
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  start {i}: listening {listening:0} ms, first reply {firstReply:0} ms, first chat {first:0.0} ms, second {warm[0]:0.0} ms, warm {warmMs:0.0} ms, stop {m["stopMs"]:0} ms"));
+                $"  start {i}: listening {listening:0} ms, first reply {firstReply:0} ms, first chat {first:0.0} ms (memory {MemoryStatus(firstBody)}, {m["firstMemoriesUsed"]:0} used), second {warm[0]:0.0} ms, warm {warmMs:0.0} ms, stop {m["stopMs"]:0} ms"));
         }
         return runs;
     }
@@ -132,14 +136,34 @@ internal static class ColdStart
         }
     }
 
-    private static async Task<double> ChatAsync(LoadDriver driver, string user, ChildProcess host, CancellationToken ct)
+    /// <summary>The first chat's user in every start: from the second start on, a user with memories.</summary>
+    private const string ReturningUser = "cold-returning-user";
+
+    private static async Task<(double Ms, string Body)> ChatAsync(LoadDriver driver, string user, ChildProcess host, CancellationToken ct)
     {
         long t0 = Stopwatch.GetTimestamp();
         var (status, body) = await driver.SendOnceAsync(user, ct);
         double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         return status == 200
-            ? ms
+            ? (ms, body)
             : throw new InvalidOperationException($"A chat answered HTTP {status}: {body}. The self host's last output:{Environment.NewLine}{host.Tail()}");
+    }
+
+    private static string MemoryStatus(string body) => Property(body, "memory") is { ValueKind: System.Text.Json.JsonValueKind.String } v ? v.GetString()! : "?";
+
+    private static double MemoriesUsed(string body) => Property(body, "memoriesUsed") is { ValueKind: System.Text.Json.JsonValueKind.Number } v ? v.GetDouble() : 0;
+
+    private static System.Text.Json.JsonElement? Property(string body, string name)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            return document.RootElement.TryGetProperty(name, out var value) ? value.Clone() : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private static async Task WaitForEmptyQueueAsync(QueueClient queue, CancellationToken ct)
@@ -157,8 +181,10 @@ internal static class ColdStart
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    public static List<Goal> Goals(Metrics median) =>
+    public static List<Goal> Goals(Metrics median, IReadOnlyList<Metrics> runs) =>
     [
+        new("the first chat of every start gets the user's memories (\"memory\":\"ok\")", "cold", runs.Sum(r => r["firstMemoryOk"]), runs.Count,
+            runs.All(r => r["firstMemoryOk"] == 1), $"of {runs.Count} starts"),
         new($"listening ≤ {ListeningLimitMs} ms after the process starts (median)", "cold", median["listeningMs"], ListeningLimitMs,
             median["listeningMs"] <= ListeningLimitMs, "ms"),
         new($"first chat ≤ warm chat + {FirstOverWarmLimitMs} ms (median)", "cold", median["firstOverWarmMs"], FirstOverWarmLimitMs,
@@ -172,15 +198,18 @@ internal static class ColdStart
         sb.AppendLine($"SupportAgent cold start — {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         sb.AppendLine($"{dll}; {runs.Count} starts; fakes at 0 ms; warm = median of chats {o.WarmChats / 2 + 1}-{o.WarmChats} after the first");
         sb.AppendLine();
-        string header = string.Format(CultureInfo.InvariantCulture, "{0,-8} {1,10} {2,12} {3,11} {4,11} {5,9} {6,11} {7,8}",
-            "start", "listen ms", "1st reply ms", "1st chat ms", "2nd chat ms", "warm ms", "1st - warm", "stop ms");
+        string header = string.Format(CultureInfo.InvariantCulture, "{0,-8} {1,10} {2,12} {3,11} {4,10} {5,11} {6,9} {7,11} {8,8}",
+            "start", "listen ms", "1st reply ms", "1st chat ms", "1st memory", "2nd chat ms", "warm ms", "1st - warm", "stop ms");
         sb.AppendLine(header);
         sb.AppendLine(new string('-', header.Length));
         for (int i = 0; i <= runs.Count; i++)
         {
             var m = i < runs.Count ? runs[i] : median;
-            sb.AppendLine(string.Format(CultureInfo.InvariantCulture, "{0,-8} {1,10:0} {2,12:0} {3,11:0.0} {4,11:0.0} {5,9:0.0} {6,11:0.0} {7,8:0}",
-                i < runs.Count ? (i + 1).ToString(CultureInfo.InvariantCulture) : "median", m["listeningMs"], m["firstReplyMs"], m["firstChatMs"],
+            string memory = i < runs.Count
+                ? (m["firstMemoryOk"] == 1 ? $"ok, {m["firstMemoriesUsed"]:0}" : "not ok")
+                : $"{runs.Sum(r => r["firstMemoryOk"]):0}/{runs.Count} ok";
+            sb.AppendLine(string.Format(CultureInfo.InvariantCulture, "{0,-8} {1,10:0} {2,12:0} {3,11:0.0} {4,10} {5,11:0.0} {6,9:0.0} {7,11:0.0} {8,8:0}",
+                i < runs.Count ? (i + 1).ToString(CultureInfo.InvariantCulture) : "median", m["listeningMs"], m["firstReplyMs"], m["firstChatMs"], memory,
                 m["secondChatMs"], m["warmChatMs"], m["firstOverWarmMs"], m["stopMs"]));
         }
         sb.AppendLine();
@@ -190,7 +219,8 @@ internal static class ColdStart
         }
         sb.AppendLine();
         sb.AppendLine("listen = process start to the port accepting connections; 1st reply = process start to the first chat's reply (sent");
-        sb.AppendLine("as soon as the port listens); stop = SIGTERM to exit.");
+        sb.AppendLine("as soon as the port listens); 1st memory = that chat's \"memory\" (ok, and memories used: its user has some from the");
+        sb.AppendLine("second start on); stop = SIGTERM to exit.");
         return sb.ToString();
     }
 

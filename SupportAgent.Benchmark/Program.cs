@@ -210,7 +210,7 @@ static async Task<int> RunColdStartAsync(BenchOptions options, PidFile pids, str
     }
     string dll = Stack.SelfHostDll(options);
     var median = Metrics.Median(runs);
-    var goals = ColdStart.Goals(median);
+    var goals = ColdStart.Goals(median, runs);
     string table = ColdStart.Table(options, dll, runs, median, goals, started);
     string json = ColdStart.Json(dll, runs, median, goals, started);
     Console.Write(table);
