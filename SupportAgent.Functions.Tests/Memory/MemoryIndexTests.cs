@@ -87,4 +87,34 @@ public sealed class MemoryIndexTests
         Assert.Empty(IndexedMemory.IdentifiersOf("It has been 10 days, size M3"));
         Assert.NotEqual(IndexedMemory.IdentifiersOf("INV-2231"), IndexedMemory.IdentifiersOf("INV-2232"));
     }
+
+    [Fact]
+    public void A_memory_keeps_its_link_to_the_closer_of_two_newer_statements()
+    {
+        var start = DateTimeOffset.UtcNow;
+        float[] older = Unit((0, 1f)), update = Unit((0, 0.6f), (1, 0.8f)), other = Unit((0, 0.45f), (2, 0.893f));
+        var index = MemoryIndex.Empty();
+        var said = new[] { (older, "I live in York"), (update, "We moved to Durham"), (other, "Deliveries suit me on Fridays") };
+        for (int i = 0; i < said.Length; i++)
+        {
+            var vector = said[i].Item1;
+            index.Add(IndexedMemory.Quantize(MemoryIds.For(start.AddDays(i), $"ex-{i}", 0), vector, said[i].Item2), vector, Supersession.Default);
+        }
+
+        var york = index.Items[^1];
+        Assert.Equal(index.Items[1].Id, york.NewerId); // Durham (0.60), not the later Friday deliveries (0.45)
+        Assert.Equal(SubjectLink.Follows, york.Link);
+    }
+
+    private static float[] Unit(params (int Dimension, float Value)[] parts)
+    {
+        var vector = new float[MiniLmEmbeddingGenerator.Dimensions];
+        foreach (var (d, v) in parts)
+        {
+            vector[d] = v;
+        }
+        float norm = System.Numerics.Tensors.TensorPrimitives.Norm(vector);
+        System.Numerics.Tensors.TensorPrimitives.Divide(vector, norm, vector);
+        return vector;
+    }
 }

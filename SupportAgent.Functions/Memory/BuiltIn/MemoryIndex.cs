@@ -93,6 +93,17 @@ public sealed record IndexedMemory(string Id, sbyte[] Vector, float Factor, uint
         return [.. found];
     }
 
+    /// <summary>Cosine similarity with another memory of the index, from the two quantised vectors.</summary>
+    public float Similarity(IndexedMemory other)
+    {
+        int dot = 0;
+        for (int i = 0; i < Vector.Length; i++)
+        {
+            dot += Vector[i] * other.Vector[i];
+        }
+        return dot * Factor * other.Factor;
+    }
+
     /// <summary>Whether both name at least one identifier and they share one.</summary>
     public bool SharesIdentifierWith(IndexedMemory other) => Identifiers.Any(other.Identifiers.Contains);
 
@@ -175,36 +186,40 @@ public sealed class MemoryIndex
 
     /// <summary>
     /// Adds a memory and links it with the user's memories on the same subject (<paramref name="rule"/>): each older one
-    /// links to it (a stronger link wins over a weaker one, then the newer memory), and if newer ones exist already (a
-    /// write the queue delivered late), it links to the one it relates to most strongly, then the newest. Statements
-    /// said at the same time (one exchange) are never linked.
+    /// links to it, unless it has a link already that is stronger, or as strong and to a closer memory; and if newer
+    /// ones exist already (a write the queue delivered late), it links to the one it relates to most strongly, then
+    /// the closest. Statements said at the same time (one exchange) are never linked.
     /// </summary>
     public void Add(IndexedMemory memory, ReadOnlySpan<float> vector, Supersession rule)
     {
         var said = memory.SaidAt;
-        (IndexedMemory Item, SubjectLink Link)? newer = null;
+        (IndexedMemory Item, SubjectLink Link, float Similarity)? newer = null;
+        Dictionary<string, IndexedMemory>? byId = null;
         Span<float> scratch = stackalloc float[vector.Length];
         for (int i = 0; i < _items.Count; i++)
         {
             var item = _items[i];
             var itemSaid = item.SaidAt;
-            var link = itemSaid == said ? SubjectLink.None : rule.Link(item, memory, item.Similarity(vector, scratch));
+            float similarity = item.Similarity(vector, scratch);
+            var link = itemSaid == said ? SubjectLink.None : rule.Link(item, memory, similarity);
             if (link == SubjectLink.None)
             {
                 continue;
             }
             if (itemSaid < said)
             {
-                bool keep = item.NewerId is { } current && Contains(current)
-                    && (item.Link > link || (item.Link == link && MemoryIds.CreatedAt(current) > said));
+                // One link per memory: a weaker one, or one to a memory further away in meaning, gives way.
+                byId ??= _items.ToDictionary(m => m.Id, StringComparer.Ordinal);
+                bool keep = item.NewerId is { } current && byId.TryGetValue(current, out var target)
+                    && (item.Link > link || (item.Link == link && item.Similarity(target) >= similarity));
                 if (!keep)
                 {
                     _items[i] = item with { NewerId = memory.Id, Link = link };
                 }
             }
-            else if (newer is not { } n || link > n.Link || (link == n.Link && itemSaid > n.Item.SaidAt))
+            else if (newer is not { } n || link > n.Link || (link == n.Link && similarity > n.Similarity))
             {
-                newer = (item, link);
+                newer = (item, link, similarity);
             }
         }
         Add(newer is { } found ? memory with { NewerId = found.Item.Id, Link = found.Link } : memory);
