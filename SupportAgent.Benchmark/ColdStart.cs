@@ -8,9 +8,10 @@ using SupportAgent.Fakes;
 namespace SupportAgent.Benchmark;
 
 /// <summary>
-/// <c>--cold-start</c>: starts the self host N times against the running Azurite and fakes (all at 0 ms, so every
-/// millisecond is the service's own) and times what a user of a freshly started instance sees: how long until the port
-/// accepts connections, how long until the first chat is answered, and that first chat's latency against warm ones.
+/// <c>--cold-start</c>: starts the self host (or, with <c>--host real</c>, the real Azure Functions host serving the
+/// function app) N times against the running Azurite and fakes (all at 0 ms, so every millisecond is the service's
+/// own) and times what a user of a freshly started instance sees: how long until the port accepts connections, how
+/// long until the first chat is answered, and that first chat's latency against warm ones.
 /// </summary>
 internal static class ColdStart
 {
@@ -23,8 +24,9 @@ internal static class ColdStart
         // Every start but a deployment's very first finds the queue there already.
         var queue = new QueueClient(stack.StorageConnectionString, Stack.QueueName);
         await queue.CreateIfNotExistsAsync(cancellationToken: ct);
-        string dll = Stack.SelfHostDll(o);
-        progress.WriteLine($"bench: cold start of {dll}, {o.Starts} times");
+        bool real = o.Host == "real";
+        string name = real ? "the Functions host" : "the self host";
+        progress.WriteLine($"bench: cold start of {Subject(o)}, {o.Starts} times");
 
         var runs = new List<Metrics>();
         for (int i = 1; i <= o.Starts; i++)
@@ -40,15 +42,16 @@ internal static class ColdStart
             {
                 port = Loopback.FreePort();
                 clock = Stopwatch.StartNew();
-                host = stack.StartSelfHost(o, port, Path.Combine(o.OutputDir, $"coldstart-{i}.log"), pids);
-                if (await WaitUntilListeningAsync(host, port, clock, i, ct))
+                string log = Path.Combine(o.OutputDir, $"coldstart-{i}.log");
+                host = real ? stack.StartFunctionsHost(o, port, log, pids) : stack.StartSelfHost(o, port, log, pids);
+                if (await WaitUntilListeningAsync(host, name, port, clock, i, ct))
                 {
                     break;
                 }
                 await host.DisposeAsync();
                 if (++attempt == 3)
                 {
-                    throw new InvalidOperationException($"Start {i}: three ports in a row were taken by other processes before the self host could listen.");
+                    throw new InvalidOperationException($"Start {i}: three ports in a row were taken by other processes before {name} could listen.");
                 }
                 progress.WriteLine($"  start {i}: port {port} was taken by another process; starting again on another port");
             }
@@ -56,7 +59,8 @@ internal static class ColdStart
             double listening = clock.Elapsed.TotalMilliseconds;
 
             // A new client per start, as a user's browser or backend would be.
-            using var driver = new LoadDriver(new Uri($"http://127.0.0.1:{port}/api/chat"), 1);
+            // The real host enforces the function's authorization level: the chat carries a key, as a caller's would.
+            using var driver = new LoadDriver(new Uri($"http://127.0.0.1:{port}/api/chat" + (real ? $"?code={Stack.FunctionsHostKey}" : "")), 1);
             double first = await ChatAsync(driver, $"cold-{i}-0", host, ct);
             double firstReply = clock.Elapsed.TotalMilliseconds;
             var warm = new List<double>();
@@ -90,7 +94,7 @@ internal static class ColdStart
     }
 
     /// <summary>True once the child itself listens on the port; false if it exits because the port was taken.</summary>
-    private static async Task<bool> WaitUntilListeningAsync(ChildProcess host, int port, Stopwatch clock, int start, CancellationToken ct)
+    private static async Task<bool> WaitUntilListeningAsync(ChildProcess host, string name, int port, Stopwatch clock, int start, CancellationToken ct)
     {
         while (!(Loopback.IsListening(port) && ListensOn(host.Pid, port))) // the cheap check first, /proc only once it answers
         {
@@ -98,11 +102,11 @@ internal static class ColdStart
             {
                 return host.Tail().Contains("already in use", StringComparison.Ordinal)
                     ? false
-                    : throw new InvalidOperationException($"The self host exited during start {start}. Its last output:{Environment.NewLine}{host.Tail()}");
+                    : throw new InvalidOperationException($"{name} exited during start {start}. Its last output:{Environment.NewLine}{host.Tail()}");
             }
             if (clock.Elapsed > TimeSpan.FromSeconds(60))
             {
-                throw new TimeoutException($"The self host did not listen within 60 s (start {start}). Its last output:{Environment.NewLine}{host.Tail()}");
+                throw new TimeoutException($"{name} did not listen within 60 s (start {start}). Its last output:{Environment.NewLine}{host.Tail()}");
             }
             await Task.Delay(2, ct);
         }
@@ -139,7 +143,7 @@ internal static class ColdStart
         double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         return status == 200
             ? ms
-            : throw new InvalidOperationException($"A chat answered HTTP {status}: {body}. The self host's last output:{Environment.NewLine}{host.Tail()}");
+            : throw new InvalidOperationException($"A chat answered HTTP {status}: {body}. The host's last output:{Environment.NewLine}{host.Tail()}");
     }
 
     private static async Task WaitForEmptyQueueAsync(QueueClient queue, CancellationToken ct)
@@ -157,7 +161,13 @@ internal static class ColdStart
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    public static List<Goal> Goals(Metrics median) =>
+    /// <summary>What was started: the self host's dll, or the real host's script and the app it served.</summary>
+    public static string Subject(BenchOptions o) => o.Host == "real"
+        ? $"the Azure Functions host ({Stack.FunctionsHostScript()}) serving {Stack.FunctionsApp(o)}"
+        : Stack.SelfHostDll(o);
+
+    /// <summary>The self host's goals (issue 11); the real host has none: its figures are what the platform's host costs.</summary>
+    public static List<Goal> Goals(BenchOptions o, Metrics median) => o.Host == "real" ? [] :
     [
         new($"listening ≤ {ListeningLimitMs} ms after the process starts (median)", "cold", median["listeningMs"], ListeningLimitMs,
             median["listeningMs"] <= ListeningLimitMs, "ms"),
@@ -165,12 +175,12 @@ internal static class ColdStart
             median["firstOverWarmMs"] <= FirstOverWarmLimitMs, "ms over warm"),
     ];
 
-    public static string Table(BenchOptions o, string dll, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started)
+    public static string Table(BenchOptions o, string subject, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started)
     {
         var sb = new StringBuilder();
         sb.AppendLine();
         sb.AppendLine($"SupportAgent cold start — {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-        sb.AppendLine($"{dll}; {runs.Count} starts; fakes at 0 ms; warm = median of chats {o.WarmChats / 2 + 1}-{o.WarmChats} after the first");
+        sb.AppendLine($"{subject}; {runs.Count} starts; fakes at 0 ms; warm = median of chats {o.WarmChats / 2 + 1}-{o.WarmChats} after the first");
         sb.AppendLine();
         string header = string.Format(CultureInfo.InvariantCulture, "{0,-8} {1,10} {2,12} {3,11} {4,11} {5,9} {6,11} {7,8}",
             "start", "listen ms", "1st reply ms", "1st chat ms", "2nd chat ms", "warm ms", "1st - warm", "stop ms");
@@ -194,11 +204,11 @@ internal static class ColdStart
         return sb.ToString();
     }
 
-    public static string Json(string dll, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started) =>
+    public static string Json(BenchOptions o, string subject, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started) =>
         "{\"benchmark\":\"supportagent-coldstart\"" +
         $",\"date\":\"{started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}\"" +
         $",\"cores\":{Environment.ProcessorCount},\"dotnet\":\"{Environment.Version}\"" +
-        $",\"selfHost\":{System.Text.Json.JsonSerializer.Serialize(dll)}" +
+        $",\"host\":\"{o.Host}\",\"started\":{System.Text.Json.JsonSerializer.Serialize(subject)}" +
         $",\"median\":{median.ToJson()},\"runs\":[{string.Join(",", runs.Select(r => r.ToJson()))}]" +
         ",\"goals\":[" + string.Join(",", goals.Select(g => string.Create(CultureInfo.InvariantCulture,
             $"{{\"goal\":{System.Text.Json.JsonSerializer.Serialize(g.Name, Report.Readable)},\"value\":{Math.Round(g.Value, 1)},\"limit\":{g.Limit},\"pass\":{(g.Pass ? "true" : "false")}}}"))) +
