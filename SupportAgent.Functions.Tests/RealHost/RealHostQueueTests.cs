@@ -89,6 +89,10 @@ public sealed class RealHostQueueTests(RealHostFixture host)
             Assert.Contains($"failed {RealHostFixture.MaxDequeueCount} times and moves to {host.QueueName}-poison", moved, StringComparison.Ordinal);
             Assert.StartsWith("fail: Function.MemoryWriter.User", host.Host.CategoryLineOf(moved), StringComparison.Ordinal);
             await host.Host.WaitForOutputAsync(l => l.Contains($"reached MaxDequeueCount of {RealHostFixture.MaxDequeueCount}", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the host's poison line");
+            // One line per try, as in the self host: host.json keeps the host's own per-try lines (the exception with
+            // its stack trace, twice) out, and the app's lines in.
+            Assert.Equal(RealHostFixture.MaxDequeueCount, host.Host.Output.Count(l => l.Contains($"Exchange {exchangeId} of", StringComparison.Ordinal) && l.Contains("HTTP 400", StringComparison.Ordinal)));
+            Assert.DoesNotContain(host.Host.Output, l => l.Contains("Exception while executing function: Functions.MemoryWriter", StringComparison.Ordinal));
         }
         finally
         {
