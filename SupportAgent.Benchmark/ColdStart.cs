@@ -166,7 +166,7 @@ internal static class ColdStart
         ? $"the Azure Functions host ({Stack.FunctionsHostScript()}) serving {Stack.FunctionsApp(o)}"
         : Stack.SelfHostDll(o);
 
-    /// <summary>The self host's goals (issue 11); the real host has none: its figures are what the platform's host costs.</summary>
+    /// <summary>The self host's goals; the real host has none: its figures are what the platform's host costs.</summary>
     public static List<Goal> Goals(BenchOptions o, Metrics median) => o.Host == "real" ? [] :
     [
         new($"listening ≤ {ListeningLimitMs} ms after the process starts (median)", "cold", median["listeningMs"], ListeningLimitMs,

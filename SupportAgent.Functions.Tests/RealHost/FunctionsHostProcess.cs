@@ -113,17 +113,31 @@ internal sealed class FunctionsHostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs the script under a watchdog: when this process goes away without stopping the host (killed, a crashed test
+    /// run), its end of the standard input pipe closes and the watchdog stops the host, which stops its worker. (A
+    /// background job's standard input is /dev/null unless redirected, hence the copy on descriptor 3.)
+    /// </summary>
+    private const string Watchdog = """
+        exec 3<&0
+        "$@" </dev/null & host=$!
+        { cat <&3 >/dev/null; kill -TERM "$host" 2>/dev/null; } &
+        wait "$host"
+        """;
+
     private static FunctionsHostProcess Launch(string script, string scriptRoot, int port, IReadOnlyDictionary<string, string> settings, string workFolder)
     {
-        var start = new ProcessStartInfo(script)
+        var start = new ProcessStartInfo("bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = true, // never the terminal's
+            RedirectStandardInput = true, // held open until this process ends: see Watchdog
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(scriptRoot);
-        start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (string arg in new[] { "-c", Watchdog, "watchdog", script, scriptRoot, port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(arg);
+        }
         foreach (string name in Cleared)
         {
             start.Environment.Remove(name);
@@ -147,7 +161,7 @@ internal sealed class FunctionsHostProcess : IAsyncDisposable
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            throw new InvalidOperationException($"{StartScriptSetting}={script} could not be started: {ex.Message}", ex);
+            throw new InvalidOperationException($"The Functions host could not be started (bash): {ex.Message}", ex);
         }
         var host = new FunctionsHostProcess(process, port, workFolder);
         process.OutputDataReceived += (_, e) => host.OnLine(e.Data);
@@ -216,7 +230,7 @@ internal sealed class FunctionsHostProcess : IAsyncDisposable
                 {
                     throw new PortTakenException();
                 }
-                throw new InvalidOperationException($"The Functions host exited with code {_process.ExitCode} before it was running. Its last lines:{Environment.NewLine}{tail}");
+                throw new InvalidOperationException($"The Functions host ({StartScriptSetting}={StartScript}) exited with code {_process.ExitCode} before it was running. Its last lines:{Environment.NewLine}{tail}");
             }
             if (Output.Any(l => l.Contains("Job host started", StringComparison.Ordinal)))
             {

@@ -56,7 +56,19 @@ public class RealHostFixture : IAsyncLifetime
         {
             return; // every test here is skipped (RealHostFact)
         }
-        string scriptRoot = FunctionsHostProcess.AppBuildOutput();
+        try
+        {
+            await StartAsync(script, FunctionsHostProcess.AppBuildOutput());
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartAsync(string script, string scriptRoot)
+    {
         _azurite = Azurite.StartNew();
         Model = await Add(FakeOpenAiServer.StartNewAsync());
         Mem0 = await Add(FakeMem0Server.StartNewAsync(new FakeMem0ServerOptions { Flavor = Mem0Flavor.Platform, ApiKey = Mem0Key }));
@@ -108,15 +120,18 @@ public class RealHostFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (Host is not null)
+        if (Host is { } host)
         {
-            await Host.DisposeAsync();
+            Host = null!;
+            await host.DisposeAsync();
         }
         foreach (var fake in _fakes)
         {
             await fake.DisposeAsync();
         }
+        _fakes.Clear();
         _azurite?.Dispose();
+        _azurite = null;
     }
 
     public HttpClient Client => Host.Client;
