@@ -111,6 +111,11 @@ param openAiModel string = ''
 @description('OPENAI_TIMEOUT_SECONDS: network timeout of one model call.')
 param openAiTimeoutSeconds int = 60
 
+@minValue(1)
+@maxValue(600)
+@description('MODEL_STREAM_IDLE_SECONDS: a streamed reply that sends nothing for this long is ended with an error event.')
+param modelStreamIdleSeconds int = 30
+
 // ---------------------------------------------------------------------------------------------------------------
 // Memory and chat behaviour
 // ---------------------------------------------------------------------------------------------------------------
@@ -600,6 +605,7 @@ var appSettings = {
   OPENAI_BASE_URL: deployAzureOpenAi ? '' : openAiBaseUrl
   OPENAI_MODEL: deployAzureOpenAi ? '' : openAiModel
   OPENAI_TIMEOUT_SECONDS: string(openAiTimeoutSeconds)
+  MODEL_STREAM_IDLE_SECONDS: string(modelStreamIdleSeconds)
 
   // Memory store (and Mem0's connection when it is Mem0).
   MEMORY_STORE: memoryStore
