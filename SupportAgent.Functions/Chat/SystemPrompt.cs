@@ -5,7 +5,7 @@ using SupportAgent.Functions.Memory;
 namespace SupportAgent.Functions.Chat;
 
 /// <summary>Builds the system prompt: the operator's support instructions plus what we know about this user.</summary>
-public sealed class SystemPrompt(IOptions<ChatOptions> options)
+public sealed class SystemPrompt(IOptions<SupportPromptOptions> options)
 {
     private readonly string _instructions = options.Value.EffectiveInstructions;
 
