@@ -63,6 +63,12 @@ internal sealed record BenchOptions
     /// <summary>The self host to run; default the ReadyToRun publish output in artifacts/selfhost.</summary>
     public string SelfHostDll { get; init; } = "";
 
+    /// <summary>--cold-start's host: "selfhost" (the default) or "real", the Azure Functions host that FUNCTIONS_HOST_START starts.</summary>
+    public string Host { get; init; } = "selfhost";
+
+    /// <summary>--host real: the function app it serves; default the ReadyToRun publish output in artifacts/functions.</summary>
+    public string FunctionsApp { get; init; } = "";
+
     /// <summary>off (OTEL_SDK_DISABLED=true), on (the default: spans and metrics, no exporter) or otlp (OTLP/http to a local sink).</summary>
     public string Telemetry { get; init; } = "on";
 
@@ -115,7 +121,7 @@ internal sealed record BenchOptions
                                   otlp (also exported over OTLP/http to a sink in the fakes process)
           --memory-users N        scenario m: users seeded with 1,000 memories each (default 16)
           --memory-writes N       scenario m: statements queued to time the memory writer (default 400)
-          --selfhost-env K=V      extra environment variable for the self host (repeatable)
+          --selfhost-env K=V      extra environment variable for the self host, or the real host (repeatable)
           --output DIR            logs and results (default artifacts/bench)
           --combine FILE...       no run: medians over earlier runs' results.json files (each run stays short)
           --cold-start            no load scenarios: start the self host --starts times (fakes at 0 ms) and report time
@@ -124,6 +130,11 @@ internal sealed record BenchOptions
           --warm-chats N          chats after the first in each start; warm = median of the last half (default 20)
           --selfhost-dll PATH     the self host to run (default artifacts/selfhost/SupportAgent.SelfHost.dll, the
                                   ReadyToRun publish that scripts/bench.sh makes; e.g. a plain build's dll to compare)
+          --host selfhost|real    --cold-start under the self host (default) or under the real Azure Functions host,
+                                  started by the script FUNCTIONS_HOST_START names (run as SCRIPT SCRIPT_ROOT PORT, like
+                                  the host's start-host.sh): host start to the first chat answered, first chat vs warm
+          --functions-app DIR     --host real: the function app to serve (default artifacts/functions, the ReadyToRun
+                                  publish that scripts/bench.sh makes, as deployed)
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -182,6 +193,11 @@ internal sealed record BenchOptions
                 "--starts" => o with { Starts = Int(1, 100) },
                 "--warm-chats" => o with { WarmChats = Int(2, 1000) },
                 "--selfhost-dll" => o with { SelfHostDll = Value() },
+                "--host" => o with
+                {
+                    Host = Value() is "selfhost" or "real" ? args[i] : throw new ArgumentException($"--host must be selfhost or real, not '{args[i]}'."),
+                },
+                "--functions-app" => o with { FunctionsApp = Value() },
 
                 "--telemetry" => o with
                 {

@@ -8,11 +8,12 @@ using SupportAgent.Fakes;
 namespace SupportAgent.Benchmark;
 
 /// <summary>
-/// <c>--cold-start</c>: starts the self host N times against the running Azurite and fakes (all at 0 ms, so every
-/// millisecond is the service's own) and times what a user of a freshly started instance sees: how long until the port
-/// accepts connections, how long until the first chat is answered, that first chat's latency against warm ones, and
-/// whether it got the user's memories (<c>"memory":"ok"</c>): its user is the same in every start, so from the second
-/// start on it has memories, written by the previous one.
+/// <c>--cold-start</c>: starts the self host (or, with <c>--host real</c>, the real Azure Functions host serving the
+/// function app) N times against the running Azurite and fakes (all at 0 ms, so every millisecond is the service's
+/// own) and times what a user of a freshly started instance sees: how long until the port accepts connections, how
+/// long until the first chat is answered, that first chat's latency against warm ones, and whether it got the user's
+/// memories (<c>"memory":"ok"</c>): its user is the same in every start, so from the second start on it has memories,
+/// written by the previous one.
 /// </summary>
 internal static class ColdStart
 {
@@ -25,8 +26,9 @@ internal static class ColdStart
         // Every start but a deployment's very first finds the queue there already.
         var queue = new QueueClient(stack.StorageConnectionString, Stack.QueueName);
         await queue.CreateIfNotExistsAsync(cancellationToken: ct);
-        string dll = Stack.SelfHostDll(o);
-        progress.WriteLine($"bench: cold start of {dll}, {o.Starts} times");
+        bool real = o.Host == "real";
+        string name = real ? "the Functions host" : "the self host";
+        progress.WriteLine($"bench: cold start of {Subject(o)}, {o.Starts} times");
 
         var runs = new List<Metrics>();
         for (int i = 1; i <= o.Starts; i++)
@@ -42,15 +44,16 @@ internal static class ColdStart
             {
                 port = Loopback.FreePort();
                 clock = Stopwatch.StartNew();
-                host = stack.StartSelfHost(o, port, Path.Combine(o.OutputDir, $"coldstart-{i}.log"), pids);
-                if (await WaitUntilListeningAsync(host, port, clock, i, ct))
+                string log = Path.Combine(o.OutputDir, $"coldstart-{i}.log");
+                host = real ? stack.StartFunctionsHost(o, port, log, pids) : stack.StartSelfHost(o, port, log, pids);
+                if (await WaitUntilListeningAsync(host, name, port, clock, i, ct))
                 {
                     break;
                 }
                 await host.DisposeAsync();
                 if (++attempt == 3)
                 {
-                    throw new InvalidOperationException($"Start {i}: three ports in a row were taken by other processes before the self host could listen.");
+                    throw new InvalidOperationException($"Start {i}: three ports in a row were taken by other processes before {name} could listen.");
                 }
                 progress.WriteLine($"  start {i}: port {port} was taken by another process; starting again on another port");
             }
@@ -58,7 +61,8 @@ internal static class ColdStart
             double listening = clock.Elapsed.TotalMilliseconds;
 
             // A new client per start, as a user's browser or backend would be.
-            using var driver = new LoadDriver(new Uri($"http://127.0.0.1:{port}/api/chat"), 1);
+            // The real host enforces the function's authorization level: the chat carries a key, as a caller's would.
+            using var driver = new LoadDriver(new Uri($"http://127.0.0.1:{port}/api/chat" + (real ? $"?code={Stack.FunctionsHostKey}" : "")), 1);
             var (first, firstBody) = await ChatAsync(driver, ReturningUser, host, ct);
             double firstReply = clock.Elapsed.TotalMilliseconds;
             var warm = new List<double>();
@@ -94,7 +98,7 @@ internal static class ColdStart
     }
 
     /// <summary>True once the child itself listens on the port; false if it exits because the port was taken.</summary>
-    private static async Task<bool> WaitUntilListeningAsync(ChildProcess host, int port, Stopwatch clock, int start, CancellationToken ct)
+    private static async Task<bool> WaitUntilListeningAsync(ChildProcess host, string name, int port, Stopwatch clock, int start, CancellationToken ct)
     {
         while (!(Loopback.IsListening(port) && ListensOn(host.Pid, port))) // the cheap check first, /proc only once it answers
         {
@@ -102,11 +106,11 @@ internal static class ColdStart
             {
                 return host.Tail().Contains("already in use", StringComparison.Ordinal)
                     ? false
-                    : throw new InvalidOperationException($"The self host exited during start {start}. Its last output:{Environment.NewLine}{host.Tail()}");
+                    : throw new InvalidOperationException($"{name} exited during start {start}. Its last output:{Environment.NewLine}{host.Tail()}");
             }
             if (clock.Elapsed > TimeSpan.FromSeconds(60))
             {
-                throw new TimeoutException($"The self host did not listen within 60 s (start {start}). Its last output:{Environment.NewLine}{host.Tail()}");
+                throw new TimeoutException($"{name} did not listen within 60 s (start {start}). Its last output:{Environment.NewLine}{host.Tail()}");
             }
             await Task.Delay(2, ct);
         }
@@ -146,7 +150,7 @@ internal static class ColdStart
         double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         return status == 200
             ? (ms, body)
-            : throw new InvalidOperationException($"A chat answered HTTP {status}: {body}. The self host's last output:{Environment.NewLine}{host.Tail()}");
+            : throw new InvalidOperationException($"A chat answered HTTP {status}: {body}. The host's last output:{Environment.NewLine}{host.Tail()}");
     }
 
     private static string MemoryStatus(string body) => Property(body, "memory") is { ValueKind: System.Text.Json.JsonValueKind.String } v ? v.GetString()! : "?";
@@ -181,22 +185,34 @@ internal static class ColdStart
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    public static List<Goal> Goals(Metrics median, IReadOnlyList<Metrics> runs) =>
+    /// <summary>What was started: the self host's dll, or the real host's script and the app it served.</summary>
+    public static string Subject(BenchOptions o) => o.Host == "real"
+        ? $"the Azure Functions host ({Stack.FunctionsHostScript()}) serving {Stack.FunctionsApp(o)}"
+        : Stack.SelfHostDll(o);
+
+    /// <summary>
+    /// Every start's first chat gets its memories, on either host; the timing goals are the self host's (the real
+    /// host's figures are what the platform's host costs).
+    /// </summary>
+    public static List<Goal> Goals(BenchOptions o, Metrics median, IReadOnlyList<Metrics> runs) => o.Host == "real" ? [MemoryGoal(runs)] :
     [
-        new("the first chat of every start gets the user's memories (\"memory\":\"ok\")", "cold", runs.Sum(r => r["firstMemoryOk"]), runs.Count,
-            runs.All(r => r["firstMemoryOk"] == 1), $"of {runs.Count} starts"),
+        MemoryGoal(runs),
         new($"listening ≤ {ListeningLimitMs} ms after the process starts (median)", "cold", median["listeningMs"], ListeningLimitMs,
             median["listeningMs"] <= ListeningLimitMs, "ms"),
         new($"first chat ≤ warm chat + {FirstOverWarmLimitMs} ms (median)", "cold", median["firstOverWarmMs"], FirstOverWarmLimitMs,
             median["firstOverWarmMs"] <= FirstOverWarmLimitMs, "ms over warm"),
     ];
 
-    public static string Table(BenchOptions o, string dll, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started)
+    private static Goal MemoryGoal(IReadOnlyList<Metrics> runs) =>
+        new("the first chat of every start gets the user's memories (\"memory\":\"ok\")", "cold", runs.Sum(r => r["firstMemoryOk"]), runs.Count,
+            runs.All(r => r["firstMemoryOk"] == 1), $"of {runs.Count} starts");
+
+    public static string Table(BenchOptions o, string subject, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started)
     {
         var sb = new StringBuilder();
         sb.AppendLine();
         sb.AppendLine($"SupportAgent cold start — {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-        sb.AppendLine($"{dll}; {runs.Count} starts; fakes at 0 ms; warm = median of chats {o.WarmChats / 2 + 1}-{o.WarmChats} after the first");
+        sb.AppendLine($"{subject}; {runs.Count} starts; fakes at 0 ms; warm = median of chats {o.WarmChats / 2 + 1}-{o.WarmChats} after the first");
         sb.AppendLine();
         string header = string.Format(CultureInfo.InvariantCulture, "{0,-8} {1,10} {2,12} {3,11} {4,10} {5,11} {6,9} {7,11} {8,8}",
             "start", "listen ms", "1st reply ms", "1st chat ms", "1st memory", "2nd chat ms", "warm ms", "1st - warm", "stop ms");
@@ -224,11 +240,11 @@ internal static class ColdStart
         return sb.ToString();
     }
 
-    public static string Json(string dll, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started) =>
+    public static string Json(BenchOptions o, string subject, IReadOnlyList<Metrics> runs, Metrics median, IReadOnlyList<Goal> goals, DateTimeOffset started) =>
         "{\"benchmark\":\"supportagent-coldstart\"" +
         $",\"date\":\"{started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}\"" +
         $",\"cores\":{Environment.ProcessorCount},\"dotnet\":\"{Environment.Version}\"" +
-        $",\"selfHost\":{System.Text.Json.JsonSerializer.Serialize(dll)}" +
+        $",\"host\":\"{o.Host}\",\"started\":{System.Text.Json.JsonSerializer.Serialize(subject)}" +
         $",\"median\":{median.ToJson()},\"runs\":[{string.Join(",", runs.Select(r => r.ToJson()))}]" +
         ",\"goals\":[" + string.Join(",", goals.Select(g => string.Create(CultureInfo.InvariantCulture,
             $"{{\"goal\":{System.Text.Json.JsonSerializer.Serialize(g.Name, Report.Readable)},\"value\":{Math.Round(g.Value, 1)},\"limit\":{g.Limit},\"pass\":{(g.Pass ? "true" : "false")}}}"))) +

@@ -208,11 +208,11 @@ static async Task<int> RunColdStartAsync(BenchOptions options, PidFile pids, str
     {
         return code;
     }
-    string dll = Stack.SelfHostDll(options);
+    string subject = ColdStart.Subject(options);
     var median = Metrics.Median(runs);
-    var goals = ColdStart.Goals(median, runs);
-    string table = ColdStart.Table(options, dll, runs, median, goals, started);
-    string json = ColdStart.Json(dll, runs, median, goals, started);
+    var goals = ColdStart.Goals(options, median, runs);
+    string table = ColdStart.Table(options, subject, runs, median, goals, started);
+    string json = ColdStart.Json(options, subject, runs, median, goals, started);
     Console.Write(table);
     Console.WriteLine(json);
     File.WriteAllText(Path.Combine(output, "coldstart.txt"), table);

@@ -185,6 +185,43 @@ internal sealed class Stack : IAsyncDisposable
         return ChildProcess.Start("self host", "dotnet", [SelfHostDll(o)], workDir, env, logPath, pids);
     }
 
+    /// <summary>The key the real Functions host is started with (its host key: every function-level route takes it).</summary>
+    public const string FunctionsHostKey = "bench-functions-host-key-0123456789";
+
+    /// <summary>
+    /// The real Azure Functions host on <paramref name="port"/>, serving the function app, with the self host's settings
+    /// (this stack's Azurite and fakes) as its app settings; the caller stops it. The host is unpacked once into the
+    /// output folder (HOST_DIR) and kept there between runs, so only a very first start pays for unpacking it.
+    /// </summary>
+    public ChildProcess StartFunctionsHost(BenchOptions o, int port, string logPath, PidFile pids)
+    {
+        var env = new Dictionary<string, string>(_selfHostEnv)
+        {
+            // As on Azure (start-host.sh's default is func start's Development); --selfhost-env can say otherwise.
+            ["AZURE_FUNCTIONS_ENVIRONMENT"] = o.SelfHostEnv.GetValueOrDefault("AZURE_FUNCTIONS_ENVIRONMENT", "Production"),
+            ["HOST_DIR"] = Path.Combine(o.OutputDir, "functions-host"),
+            ["HOST_KEY"] = FunctionsHostKey,
+            // The start script makes a HOME of its own with mktemp: here, not in the machine's /tmp.
+            ["TMPDIR"] = Directory.CreateDirectory(Path.Combine(o.OutputDir, "functions-host-tmp")).FullName,
+        };
+        return ChildProcess.Start("functions host", FunctionsHostScript(), [FunctionsApp(o), Str(port)], o.RepoRoot, env, logPath, pids);
+    }
+
+    /// <summary>The script that starts the real Functions host (run as SCRIPT SCRIPT_ROOT PORT), from FUNCTIONS_HOST_START.</summary>
+    public static string FunctionsHostScript() =>
+        Environment.GetEnvironmentVariable("FUNCTIONS_HOST_START") is { Length: > 0 } script && File.Exists(script)
+            ? Path.GetFullPath(script)
+            : throw new InvalidOperationException("--host real needs FUNCTIONS_HOST_START: the path of a script that runs the Azure Functions host as 'SCRIPT SCRIPT_ROOT PORT' (README, func start).");
+
+    /// <summary>The function app the real host serves: --functions-app, else the ReadyToRun publish output scripts/bench.sh makes.</summary>
+    public static string FunctionsApp(BenchOptions o)
+    {
+        string path = string.IsNullOrEmpty(o.FunctionsApp) ? Path.Combine(o.RepoRoot, "artifacts", "functions") : Path.GetFullPath(o.FunctionsApp);
+        return File.Exists(Path.Combine(path, "functions.metadata"))
+            ? path
+            : throw new InvalidOperationException($"{path} holds no function app (functions.metadata); scripts/bench.sh publishes it (or pass --functions-app).");
+    }
+
     /// <summary>The self host to run: --selfhost-dll, else the ReadyToRun publish output scripts/bench.sh makes.</summary>
     public static string SelfHostDll(BenchOptions o)
     {

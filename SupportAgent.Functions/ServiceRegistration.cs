@@ -21,8 +21,6 @@ namespace SupportAgent.Functions;
 /// <summary>The app's whole composition, shared by the Functions host, the self host and the tests.</summary>
 public static class ServiceRegistration
 {
-    public const string ModelHttpClient = "model";
-
     public static IServiceCollection AddSupportAgent(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
@@ -34,7 +32,7 @@ public static class ServiceRegistration
         services.AddOptions<ModelOptions>().Bind(configuration).PostConfigure(ModelOptions.DropPlaceholders).ValidateOnStart();
         services.AddOptions<MemoryStoreOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<MemoryOptions>().Bind(configuration).ValidateOnStart();
-        services.AddOptions<ChatOptions>().Bind(configuration);
+        services.AddOptions<SupportPromptOptions>().Bind(configuration);
         services.AddOptions<StorageOptions>().Configure(o => StorageOptions.Bind(o, configuration)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryStoreOptions>, MemoryStoreOptionsValidator>());
@@ -78,14 +76,7 @@ public static class ServiceRegistration
             _ => sp.GetRequiredService<BuiltInMemoryStore>(),
         });
 
-        // The model client lives for the app's lifetime, so its connections are recycled by the handler instead.
-        services.AddHttpClient(ModelHttpClient, http => http.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-        services.AddSingleton(sp => ModelClient.Create(
-            sp.GetRequiredService<IOptions<ModelOptions>>().Value,
-            sp.GetRequiredService<IHttpClientFactory>().CreateClient(ModelHttpClient),
-            sp.GetRequiredService<ILoggerFactory>()));
+        services.AddModel();
 
         services.AddSingleton<StorageClients>();
         services.AddSingleton<MemoryWriteQueue>();

@@ -2,7 +2,6 @@ using System.Text;
 using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.WebJobs;
-using Microsoft.Azure.WebJobs.Host.Queues;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 using SupportAgent.Functions;
@@ -319,11 +318,10 @@ public static class SelfHostApp
     private static void AddQueueListener(WebApplicationBuilder builder, QueueTriggerSettings settings)
     {
         // The listener logs every failed try twice, with its stack trace (Function.MemoryWriter and Host.Results), and
-        // the move to the poison queue as a warning: the writer logs each try in one line, PoisonLog the last once.
+        // the move to the poison queue as a warning: the writer itself logs each try in one line, and the last one's move.
         builder.Logging.AddFilter("Function.MemoryWriter", LogLevel.None);
         builder.Logging.AddFilter("Host.Results", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.Azure.WebJobs.Host.Queues.QueueProcessor", LogLevel.Error);
-        builder.Services.AddSingleton<IQueueProcessorFactory, PoisonLog>();
         builder.Host.ConfigureWebJobs(webJobs => webJobs.AddAzureStorageQueues(q =>
         {
             q.BatchSize = settings.BatchSize;

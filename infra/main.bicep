@@ -111,6 +111,11 @@ param openAiModel string = ''
 @description('OPENAI_TIMEOUT_SECONDS: network timeout of one model call.')
 param openAiTimeoutSeconds int = 60
 
+@minValue(1)
+@maxValue(600)
+@description('MODEL_STREAM_IDLE_SECONDS: a streamed reply that sends nothing for this long is ended with an error event.')
+param modelStreamIdleSeconds int = 30
+
 // ---------------------------------------------------------------------------------------------------------------
 // Memory and chat behaviour
 // ---------------------------------------------------------------------------------------------------------------
@@ -174,7 +179,7 @@ param authJwtAuthority string = ''
 @description('AUTH_JWT_AUDIENCE (authMode=jwt): the audience tokens must be issued for, comma-separated if several. Empty: api://<easyAuthClientId> when that is given (the app refuses to start without an audience).')
 param authJwtAudience string = ''
 
-@description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID. It is always on with authMode=appservice. Unauthenticated requests still reach the app, so /api/chat keeps working with its function key and the /api/me routes answer 401 themselves.')
+@description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID. It is always on with authMode=appservice. Unauthenticated requests still reach the app, so /api/chat keeps working with its function key and the /api/me routes answer 401 themselves. Ignored with deployChatPage: the Static Web App\'s link configures the function app\'s authentication itself.')
 param enableEasyAuth bool = false
 
 @description('Application (client) id of the Entra ID app registration that represents this API. Required when Easy Auth is on (enableEasyAuth or authMode=appservice).')
@@ -600,6 +605,7 @@ var appSettings = {
   OPENAI_BASE_URL: deployAzureOpenAi ? '' : openAiBaseUrl
   OPENAI_MODEL: deployAzureOpenAi ? '' : openAiModel
   OPENAI_TIMEOUT_SECONDS: string(openAiTimeoutSeconds)
+  MODEL_STREAM_IDLE_SECONDS: string(modelStreamIdleSeconds)
 
   // Memory store (and Mem0's connection when it is Mem0).
   MEMORY_STORE: memoryStore
@@ -641,7 +647,10 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 // App Service Authentication (Easy Auth) with Entra ID. It validates sign-ins and forwards the user to the app in
 // X-MS-CLIENT-PRINCIPAL (stripping any copy a client sends), but lets unauthenticated requests through: /api/chat keeps
 // working with its function key, and the /api/me routes answer 401 themselves (AUTH_MODE=appservice).
-resource easyAuth 'Microsoft.Web/sites/config@2024-04-01' = if (enableEasyAuth || authMode == 'appservice') {
+// Not with the chat page's Static Web App: linking a backend configures the function app's authentication itself (its
+// "Azure Static Web Apps (Linked)" provider, through which the site forwards the signed-in user), and a second writer
+// of the same authsettingsV2 would replace that on every deployment: the principal header would go missing.
+resource easyAuth 'Microsoft.Web/sites/config@2024-04-01' = if (!deployChatPage && (enableEasyAuth || authMode == 'appservice')) {
   parent: functionApp
   name: 'authsettingsV2'
   properties: {

@@ -3,6 +3,8 @@
 # and quietly: the build's output goes to artifacts/<name>.build.log and is shown only when the build fails.
 #   scripts/publish.sh selfhost   the service (SupportAgent.SelfHost, ReadyToRun: it starts and answers sooner)
 #   scripts/publish.sh fakes      the fake model and Mem0 servers (SupportAgent.Fakes)
+#   scripts/publish.sh functions  the function app as deployed (SupportAgent.Functions, ReadyToRun, linux-x64), for the
+#                                 real Functions host (scripts/bench.sh --cold-start --host real)
 # Used by scripts/run.sh and scripts/bench.sh. Prints nothing when the published output is up to date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +12,8 @@ cd "$(dirname "$0")/.."
 case "${1:-}" in
   selfhost) project=SupportAgent.SelfHost; sources=(SupportAgent.Functions SupportAgent.SelfHost web); what="the service" ;;
   fakes) project=SupportAgent.Fakes; sources=(SupportAgent.Fakes); what="the fake model" ;;
-  *) echo "usage: scripts/publish.sh selfhost|fakes" >&2; exit 2 ;;
+  functions) project=SupportAgent.Functions; sources=(SupportAgent.Functions); what="the function app" ;;
+  *) echo "usage: scripts/publish.sh selfhost|fakes|functions" >&2; exit 2 ;;
 esac
 out=artifacts/$1
 stamp=$out/.sources.sha256

@@ -116,6 +116,15 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
         set => _streamDuration.Value = value;
     }
 
+    /// <summary>The finish reason of every reply ("stop"; "length" as if cut by the output limit, "content_filter"...).</summary>
+    public string FinishReason
+    {
+        get => Volatile.Read(ref _finishReason);
+        set => Volatile.Write(ref _finishReason, value);
+    }
+
+    private string _finishReason = "stop";
+
     /// <summary>Chat requests whose client went away before the answer was complete (it hung up or cancelled the call).</summary>
     public int Abandoned => Volatile.Read(ref _abandoned);
 
@@ -362,7 +371,7 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
             return;
         }
         var completion = new ChatCompletion(id, "chat.completion", created, model,
-            [new ChatCompletionChoice(0, new ChatCompletionMessage("assistant", reply), "stop")], usage, "fp_fake");
+            [new ChatCompletionChoice(0, new ChatCompletionMessage("assistant", reply), FinishReason)], usage, "fp_fake");
         await HttpIo.WriteJsonAsync(context, 200, completion, OpenAiWireJson.Relaxed.ChatCompletion);
     }
 
@@ -407,7 +416,7 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
                     return;
                 }
             }
-            await SendAsync(Chunk(new ChatCompletionDelta(null, null), "stop"));
+            await SendAsync(Chunk(new ChatCompletionDelta(null, null), FinishReason));
             if (usage is not null)
             {
                 await SendAsync(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [], usage));

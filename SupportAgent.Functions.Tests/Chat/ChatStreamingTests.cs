@@ -40,7 +40,10 @@ public sealed class ChatStreamingTests
         string textId = events[1].GetProperty("id").GetString()!;
         Assert.All(events.Where(e => UiStream.Type(e) is "text-delta" or "text-end"), e => Assert.Equal(textId, e.GetProperty("id").GetString()));
 
+        Assert.Equal("stop", events[^1].GetProperty("finishReason").GetString());
         var metadata = events[^1].GetProperty("messageMetadata");
+        Assert.True(metadata.GetProperty("usage").GetProperty("inputTokens").GetInt64() > 0);
+        Assert.True(metadata.GetProperty("usage").GetProperty("outputTokens").GetInt64() > 0);
         Assert.Equal(1, metadata.GetProperty("memoriesUsed").GetInt32());
         Assert.Equal("ok", metadata.GetProperty("memory").GetString());
         Assert.True(metadata.GetProperty("memorySaved").GetBoolean());
@@ -104,8 +107,11 @@ public sealed class ChatStreamingTests
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(Reply, body.GetProperty("message").GetString());
-        Assert.Equal(["message", "memoriesUsed", "memory", "memorySaved", "exchangeId"], body.EnumerateObject().Select(p => p.Name));
-        Assert.False(Assert.Single(app.Model.Requests.ToList()).Stream);
+        Assert.Equal(["message", "memoriesUsed", "memory", "memorySaved", "exchangeId", "usage"], body.EnumerateObject().Select(p => p.Name));
+        // One path for both: the JSON reply is the model's stream gathered, with the usage the model reported.
+        Assert.True(Assert.Single(app.Model.Requests.ToList()).Stream);
+        Assert.True(body.GetProperty("usage").GetProperty("inputTokens").GetInt64() > 0);
+        Assert.True(body.GetProperty("usage").GetProperty("outputTokens").GetInt64() > 0);
     }
 
     [Fact]
@@ -196,10 +202,13 @@ public sealed class ChatStreamingTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("[DONE]", events[^1]);
-        var error = JsonDocument.Parse(events[^2]).RootElement;
+        var error = JsonDocument.Parse(events[^3]).RootElement;
         Assert.Equal("error", UiStream.Type(error));
         Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("errorText").GetString()));
-        Assert.DoesNotContain(events, e => e.Contains("\"finish\"", StringComparison.Ordinal));
+        var finish = JsonDocument.Parse(events[^2]).RootElement; // as the AI SDK's own server ends a failed stream
+        Assert.Equal("finish", UiStream.Type(finish));
+        Assert.Equal("error", finish.GetProperty("finishReason").GetString());
+        Assert.False(finish.GetProperty("messageMetadata").GetProperty("memorySaved").GetBoolean());
         Assert.Empty(await app.PeekQueuedAsync()); // the user was told, as with a failed JSON reply: nothing remembered
         Assert.Contains(app.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("stream of exchange"));
     }
@@ -246,5 +255,49 @@ public sealed class ChatStreamingTests
         await app.Model.WaitForAbandonedAsync(1, Patience);
         var queued = await Eventually.WaitFor(app.PeekQueuedAsync, q => q.Count > 0, Patience, "the user's turn on the queue");
         Assert.Equal([("user", "Please call me back")], TestService.ParseQueued(Assert.Single(queued)).Messages!.Select(m => (m.Role, m.Content)));
+    }
+
+    [Fact]
+    public async Task A_reply_cut_by_the_output_limit_finishes_with_reason_length()
+    {
+        await using var app = await TestService.StartAsync();
+        app.Model.Responder = _ => Reply;
+        app.Model.FinishReason = "length";
+
+        using var response = await UiStream.PostAsync(app.Client, UiStream.Tutorial("user-001", ("user", "Any updates?")));
+        var (events, done) = await UiStream.ReadAllAsync(response);
+
+        Assert.True(done);
+        Assert.Equal("finish", UiStream.Type(events[^1]));
+        Assert.Equal("length", events[^1].GetProperty("finishReason").GetString());
+    }
+
+    [Fact]
+    public async Task A_model_stream_that_stops_sending_is_ended_after_MODEL_STREAM_IDLE_SECONDS_with_an_error_event()
+    {
+        await using var app = await TestService.StartAsync(new TestServiceOptions
+        {
+            Settings = new Dictionary<string, string?> { ["MODEL_STREAM_IDLE_SECONDS"] = "1" },
+        });
+        app.Model.Responder = _ => Reply;
+        app.Model.HoldStreamsAfter(2); // the model writes two words, then nothing (until the test ends)
+
+        using var response = await UiStream.PostAsync(app.Client, UiStream.Tutorial("user-001", ("user", "Any updates?")));
+        using var reading = new CancellationTokenSource(Patience);
+        var events = new List<string>();
+        await foreach (string data in UiStream.EventsAsync(response, reading.Token))
+        {
+            events.Add(data);
+        }
+
+        Assert.Equal("[DONE]", events[^1]);
+        var error = JsonDocument.Parse(events[^3]).RootElement;
+        Assert.Equal("error", UiStream.Type(error));
+        Assert.Contains("did not reply in time", error.GetProperty("errorText").GetString(), StringComparison.Ordinal);
+        Assert.Equal("error", JsonDocument.Parse(events[^2]).RootElement.GetProperty("finishReason").GetString());
+        Assert.Equal(2, events.Count(e => e.Contains("\"text-delta\"", StringComparison.Ordinal)));
+        await app.Model.WaitForAbandonedAsync(1, Patience); // the stalled call was cancelled, not left open
+        Assert.Contains(app.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("MODEL_STREAM_IDLE_SECONDS"));
+        app.Model.ReleaseStreams();
     }
 }

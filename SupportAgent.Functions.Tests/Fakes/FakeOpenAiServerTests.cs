@@ -36,7 +36,7 @@ public sealed class FakeOpenAiServerTests : IAsyncLifetime
     ];
 
     private static string PromptWith(params string[] facts) =>
-        new SystemPrompt(Options.Create(new ChatOptions()), TimeProvider.System).Build(new RecalledMemories([.. facts.Select(f => new RecalledMemory(f, null))], MemoryStatus.Ok));
+        new SystemPrompt(Options.Create(new SupportPromptOptions()), TimeProvider.System).Build(new RecalledMemories([.. facts.Select(f => new RecalledMemory(f, null))], MemoryStatus.Ok));
 
     private IChatClient OpenAiModel(string key = "sk-test") => Model(
         new ModelOptions { OpenAiBaseUrl = _fake.OpenAiBaseUrl, OpenAiApiKey = key, Model = "gpt-4o-mini", TimeoutSeconds = 30 });
@@ -44,7 +44,7 @@ public sealed class FakeOpenAiServerTests : IAsyncLifetime
     private IChatClient AzureModel() =>
         Model(new ModelOptions { AzureEndpoint = _fake.AzureEndpoint, AzureDeployment = "support-gpt", AzureApiKey = "azure-key", TimeoutSeconds = 30 });
 
-    private IChatClient Model(ModelOptions options) => ModelClient.Create(options, _http, NullLoggerFactory.Instance);
+    private IChatClient Model(ModelOptions options) => ModelPipeline.Create(options, _http, NullLoggerFactory.Instance);
 
     private static async Task<string> CompleteAsync(IChatClient model, string prompt, IReadOnlyList<ChatTurn> conversation) =>
         (await model.GetResponseAsync(ChatService.ModelMessages(prompt, conversation))).Text;

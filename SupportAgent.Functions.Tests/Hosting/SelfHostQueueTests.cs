@@ -40,10 +40,10 @@ public sealed class SelfHostQueueTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.Equal("Hi, my order #1234 hasn't arrived.", message.Messages![0].Content);
 
         // The log: one line per try, one error when the tries are used up, no stack trace anywhere.
-        await Eventually.WaitFor(() => app.Logs.Lines.Any(l => l.Contains("PoisonLog") && l.Contains(exchangeId)), TimeSpan.FromSeconds(30), "the poison log line");
+        await Eventually.WaitFor(() => app.Logs.Lines.Any(l => l.Contains("moves to") && l.Contains(exchangeId)), TimeSpan.FromSeconds(30), "the poison log line");
         var lines = app.Logs.Lines.Where(l => l.Contains(exchangeId)).ToList();
         Assert.Equal(3, lines.Count(l => l.Contains("MemoryWriter") && l.Contains("HTTP 400")));
-        Assert.StartsWith("Error", Assert.Single(lines, l => l.Contains("PoisonLog") && l.Contains("failed 3 times") && l.Contains(app.QueueName + "-poison")));
+        Assert.StartsWith("Error", Assert.Single(lines, l => l.Contains("MemoryWriter") && l.Contains("failed 3 times") && l.Contains(app.QueueName + "-poison")));
         Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("   at "));
     }
 

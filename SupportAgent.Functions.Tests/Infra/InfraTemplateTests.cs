@@ -37,7 +37,7 @@ public sealed partial class InfraTemplateTests
     }
 
     [Fact]
-    public void Easy_auth_is_on_whenever_appservice_mode_trusts_its_headers_and_lets_unauthenticated_requests_reach_the_app()
+    public void Easy_auth_is_on_whenever_appservice_mode_trusts_its_headers_unless_a_linked_static_web_app_owns_it_and_lets_unauthenticated_requests_reach_the_app()
     {
         var easyAuth = Assert.Single(ArmTemplate.Resources(BicepCli.Main.Template), r => ArmTemplate.IsSiteConfig(r, "authsettingsV2"));
 
@@ -45,6 +45,9 @@ public sealed partial class InfraTemplateTests
         string condition = easyAuth.GetProperty("condition").GetString()!;
         Assert.Contains("parameters('authMode')", condition, StringComparison.Ordinal);
         Assert.Contains("'appservice'", condition, StringComparison.Ordinal);
+        // ...except behind the chat page's Static Web App, whose link configures the function app's authentication itself:
+        // two writers of authsettingsV2 would drop the linked provider the principal comes through.
+        Assert.Contains("not(parameters('deployChatPage'))", condition, StringComparison.Ordinal);
         // /api/chat (function key) must keep working, and /api/me answers 401 itself.
         Assert.True(ArmTemplate.TryGetPath(easyAuth, out var validation, "properties", "globalValidation"));
         Assert.False(validation.GetProperty("requireAuthentication").GetBoolean());

@@ -15,11 +15,14 @@ public sealed class UserMemoriesRouteTests
     {
         await using var app = await TestService.StartAsync(new TestServiceOptions { Mem0Flavor = Mem0Flavor.Server });
         string signedIn = SignedInUserId.ForEntra(Guid.NewGuid(), Guid.NewGuid());
-        app.Mem0.Seed("user-001", "Prefers e-mail");
+        // A user of this test alone: erasure records live in the storage account every test shares, and forgetting
+        // "user-001" would drop the exchanges other tests are writing for their own "user-001".
+        string backendUser = "user-" + Guid.NewGuid().ToString("N");
+        app.Mem0.Seed(backendUser, "Prefers e-mail");
         app.Mem0.Seed("user-002", "Lives in Lyon");
         app.Mem0.Seed(signedIn, "Signed-in fact");
 
-        foreach (var (userId, expected) in new[] { ("user-001", "Prefers e-mail"), (signedIn, "Signed-in fact") })
+        foreach (var (userId, expected) in new[] { (backendUser, "Prefers e-mail"), (signedIn, "Signed-in fact") })
         {
             var list = await app.Client.GetFromJsonAsync<JsonElement>($"/api/users/{Uri.EscapeDataString(userId)}/memories");
             Assert.Equal([expected], list.GetProperty("memories").EnumerateArray().Select(m => m.GetProperty("memory").GetString()));

@@ -8,10 +8,11 @@ namespace SupportAgent.Functions.Tests.Support;
 /// One Azurite (the real Azure Storage emulator, from the repository's pinned npm packages) for the whole test run,
 /// on free ports so it never collides with a developer's own Azurite on 10000-10002, in memory, stopped at exit.
 /// Tests isolate themselves with their own queue names. AZURITE_CONNECTION_STRING points the tests at a running one instead.
+/// A test that shares a storage account with another process (the real Functions host) starts one of its own: <see cref="StartNew"/>.
 /// </summary>
-public sealed class Azurite
+public sealed class Azurite : IDisposable
 {
-    private static readonly Lazy<Azurite> Shared = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<Azurite> Shared = new(StartNew, LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly Process? _process;
 
     private Azurite(string connectionString, Process? process)
@@ -29,7 +30,8 @@ public sealed class Azurite
 
     public static string UniqueQueueName(string prefix = "mw") => $"{prefix}-{Guid.NewGuid():N}"[..24];
 
-    private static Azurite Start()
+    /// <summary>Another Azurite of its own (or the one AZURITE_CONNECTION_STRING names); <see cref="Dispose"/> stops it.</summary>
+    public static Azurite StartNew()
     {
         if (Environment.GetEnvironmentVariable("AZURITE_CONNECTION_STRING") is { Length: > 0 } external)
         {
@@ -94,6 +96,14 @@ public sealed class Azurite
         }
 
         return new Azurite(Loopback.AzuriteConnectionString(blobPort, queuePort, tablePort), process);
+    }
+
+    public void Dispose()
+    {
+        if (_process is not null && !ReferenceEquals(this, Shared.IsValueCreated ? Shared.Value : null))
+        {
+            Stop(_process);
+        }
     }
 
     private static void Stop(Process process)

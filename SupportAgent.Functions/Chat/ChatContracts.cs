@@ -29,10 +29,14 @@ public sealed record ChatRequest(string UserId, IReadOnlyList<ChatTurn> Messages
     }
 }
 
-/// <summary>The 200 response body. <c>message</c> is what the tutorial's frontend reads; the rest is extra.</summary>
-public sealed record ChatResponse(
+/// <summary>
+/// The 200 response body. <c>message</c> is what the tutorial's frontend reads; the rest is extra: what memory did, the
+/// exchange's id, and the tokens the model reported (null when it reported none).
+/// </summary>
+public sealed record ChatReply(
     [property: JsonPropertyName("message")] string Message,
     [property: JsonPropertyName("memoriesUsed")] int MemoriesUsed,
     [property: JsonPropertyName("memory")] string Memory,
     [property: JsonPropertyName("memorySaved")] bool MemorySaved,
-    [property: JsonPropertyName("exchangeId")] string ExchangeId);
+    [property: JsonPropertyName("exchangeId")] string ExchangeId,
+    [property: JsonPropertyName("usage")] TokenUsage? Usage = null);

@@ -42,11 +42,10 @@ public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedI
         req.HttpContext.Response.RegisterForDispose(callerGone);
         try
         {
-            if (UiMessageStreamResult.IsWanted(req, request!))
-            {
-                return new UiMessageStreamResult(await chat.StartStreamAsync(request!, callerGone.Token), logger);
-            }
-            return new OkObjectResult(await chat.ReplyAsync(request!, callerGone.Token));
+            var turn = chat.RunAsync(request!, callerGone.Token);
+            return UiMessageStreamResult.IsWanted(req, request!)
+                ? await UiMessageStreamResult.StartAsync(turn, logger, callerGone.Token)
+                : new OkObjectResult(await turn.ToReplyAsync(callerGone.Token));
         }
         catch (ModelException ex)
         {

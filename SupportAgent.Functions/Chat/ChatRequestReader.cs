@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 using SupportAgent.Functions.Conversation;
@@ -11,7 +12,8 @@ namespace SupportAgent.Functions.Chat;
 public sealed record ChatInputProblem(int Status, string Field, string Detail);
 
 /// <summary>
-/// Reads and validates the chat request body. Every rule exists because something downstream depends on it:
+/// Reads and validates the chat request body, bound to typed records by System.Text.Json's source generator; a value of
+/// the wrong type is reported at the field the serializer's path names. Every rule exists because something downstream depends on it:
 /// the user id scopes Mem0 (where "*" means every user), roles decide what reaches the model (no client "system"
 /// turns), and the size limits keep one exchange within what the queue and the model accept.
 /// </summary>
@@ -53,31 +55,20 @@ public static class ChatRequestReader
 
     public static (ChatRequest? Request, ChatInputProblem? Problem) Parse(ReadOnlyMemory<byte> body, string? signedInUserId = null)
     {
-        JsonDocument document;
+        ChatRequestBody? parsed;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+            parsed = JsonSerializer.Deserialize(body.Span, ChatRequestJson.Default.ChatRequestBody);
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return (null, Invalid("body", "The request body must be a JSON object: {\"userId\": \"...\", \"messages\": [{\"role\": \"user\", \"content\": \"...\"}]}."));
+            return (null, WrongShape(ex, signedInUserId));
         }
-
-        using (document)
-        {
-            return Validate(document.RootElement, signedInUserId);
-        }
+        return parsed is null ? (null, NotAnObject(signedInUserId)) : Validate(parsed, signedInUserId);
     }
 
-    private static (ChatRequest?, ChatInputProblem?) Validate(JsonElement root, string? signedInUserId)
+    private static (ChatRequest?, ChatInputProblem?) Validate(ChatRequestBody body, string? signedInUserId)
     {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            return (null, Invalid("body", signedInUserId is null
-                ? "The request body must be a JSON object with userId and messages."
-                : "The request body must be a JSON object with messages."));
-        }
-
         string userId;
         if (signedInUserId is not null)
         {
@@ -85,7 +76,7 @@ public static class ChatRequestReader
         }
         else
         {
-            if (!root.TryGetProperty("userId", out var userIdElement) || userIdElement.ValueKind == JsonValueKind.Null)
+            if (body.UserId is not { ValueKind: not JsonValueKind.Null } userIdElement)
             {
                 return (null, Invalid("userId", "userId is required."));
             }
@@ -105,68 +96,45 @@ public static class ChatRequestReader
             }
         }
 
-        if (!root.TryGetProperty("messages", out var messagesElement) || messagesElement.ValueKind == JsonValueKind.Null)
+        if (body.Messages is not { } messages)
         {
             return (null, Invalid("messages", "messages is required."));
         }
-        if (messagesElement.ValueKind != JsonValueKind.Array)
-        {
-            return (null, Invalid("messages", "messages must be an array."));
-        }
-        int count = messagesElement.GetArrayLength();
-        if (count == 0)
+        if (messages.Count == 0)
         {
             return (null, Invalid("messages", "messages must not be empty."));
         }
-        if (count > MaxMessages)
+        if (messages.Count > MaxMessages)
         {
             return (null, Invalid("messages", $"messages must have at most {MaxMessages} items; send only the recent conversation."));
         }
 
         // The Vercel AI SDK's useChat sends {id, messages: [{id, role, parts: [{type: "text", text}]}], trigger}.
-        foreach (string name in (ReadOnlySpan<string>)["id", "trigger"])
-        {
-            if (root.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
-            {
-                return (null, Invalid(name, $"{name} must be a string."));
-            }
-        }
-        bool uiMessages = root.TryGetProperty("trigger", out _);
-
-        var turns = new ChatTurn[count];
-        int i = 0;
-        foreach (var item in messagesElement.EnumerateArray())
+        bool uiMessages = body.Trigger is not null;
+        var turns = new ChatTurn[messages.Count];
+        for (int i = 0; i < messages.Count; i++)
         {
             string at = $"messages[{i}]";
-            if (item.ValueKind != JsonValueKind.Object)
+            if (messages[i] is not { } message)
             {
-                return (null, Invalid(at, $"{at} must be an object with role and content (or parts)."));
+                return (null, Invalid(at, Shapes.Message(at)));
             }
-            if (!item.TryGetProperty("role", out var roleElement) || roleElement.ValueKind != JsonValueKind.String)
+            if (message.Role is not (ChatTurn.User or ChatTurn.Assistant))
             {
-                return (null, Invalid($"{at}.role", $"{at}.role is required and must be \"user\" or \"assistant\"."));
-            }
-            string? role = roleElement.GetString();
-            if (role is not (ChatTurn.User or ChatTurn.Assistant))
-            {
-                return (null, Invalid($"{at}.role", $"{at}.role must be \"user\" or \"assistant\"."));
+                return (null, Invalid($"{at}.role", message.Role is null ? Shapes.Role(at) : $"{at}.role must be \"user\" or \"assistant\"."));
             }
 
             string content;
             string field;
-            if (item.TryGetProperty("content", out var contentElement) && contentElement.ValueKind != JsonValueKind.Null)
+            if (message.Content is not null)
             {
                 field = $"{at}.content";
-                if (contentElement.ValueKind != JsonValueKind.String)
-                {
-                    return (null, Invalid(field, $"{field} must be a string."));
-                }
-                content = contentElement.GetString()!;
+                content = message.Content;
             }
-            else if (item.TryGetProperty("parts", out var partsElement) && partsElement.ValueKind != JsonValueKind.Null)
+            else if (message.Parts is not null)
             {
                 field = $"{at}.parts";
-                var (text, partsProblem) = ReadParts(partsElement, field, role);
+                var (text, partsProblem) = ReadParts(message.Parts, field, message.Role);
                 if (partsProblem is not null)
                 {
                     return (null, partsProblem);
@@ -186,12 +154,12 @@ public static class ChatRequestReader
             {
                 return (null, Invalid(field, $"{field} must be at most {MaxContentLength} characters."));
             }
-            turns[i++] = new ChatTurn(role, content);
+            turns[i] = new ChatTurn(message.Role, content);
         }
 
         if (turns[^1].Role != ChatTurn.User)
         {
-            return (null, Invalid($"messages[{count - 1}].role", "The last message must be from the user."));
+            return (null, Invalid($"messages[{turns.Length - 1}].role", "The last message must be from the user."));
         }
         return (new ChatRequest(userId, turns) { UiMessages = uiMessages }, null);
     }
@@ -200,28 +168,23 @@ public static class ChatRequestReader
     /// An AI SDK message's text: its text parts, joined by line breaks. A user message may hold only text (anything else
     /// would be dropped without a word); an assistant message's other parts (steps, reasoning, sources) are its own extras.
     /// </summary>
-    private static (string? Text, ChatInputProblem? Problem) ReadParts(JsonElement parts, string field, string role)
+    private static (string? Text, ChatInputProblem? Problem) ReadParts(List<UiMessagePart?> parts, string field, string role)
     {
-        if (parts.ValueKind != JsonValueKind.Array)
+        var texts = new List<string>(parts.Count);
+        for (int j = 0; j < parts.Count; j++)
         {
-            return (null, Invalid(field, $"{field} must be an array of parts, such as [{{\"type\": \"text\", \"text\": \"...\"}}]."));
-        }
-        var texts = new List<string>();
-        int j = 0;
-        foreach (var part in parts.EnumerateArray())
-        {
-            string at = $"{field}[{j++}]";
-            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            string at = $"{field}[{j}]";
+            if (parts[j] is not { Type: { } type } part)
             {
-                return (null, Invalid($"{at}.type", $"{at} must be an object with a type, such as {{\"type\": \"text\", \"text\": \"...\"}}."));
+                return (null, Invalid($"{at}.type", Shapes.Part(at)));
             }
-            if (type.ValueEquals("text"))
+            if (type == "text")
             {
-                if (!part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+                if (part.Text is null)
                 {
-                    return (null, Invalid($"{at}.text", $"{at}.text is required and must be a string."));
+                    return (null, Invalid($"{at}.text", Shapes.PartText(at)));
                 }
-                texts.Add(text.GetString()!);
+                texts.Add(part.Text);
             }
             else if (role == ChatTurn.User)
             {
@@ -229,6 +192,52 @@ public static class ChatRequestReader
             }
         }
         return (string.Join('\n', texts), null);
+    }
+
+    /// <summary>
+    /// A body that is not JSON at all, or JSON of the wrong shape at some field: the serializer's path
+    /// ("$.messages[2].parts[0].type") names the field, and the field's expected shape is said the way a person would.
+    /// </summary>
+    private static ChatInputProblem WrongShape(JsonException ex, string? signedInUserId)
+    {
+        // Syntax errors carry the reader's own exception; a value of the wrong type at a known path does not.
+        if (ex.InnerException is JsonException || ex.Path is not { Length: > 1 } path || !path.StartsWith("$.", StringComparison.Ordinal))
+        {
+            return ex.InnerException is JsonException || ex.Path is null
+                ? Invalid("body", "The request body must be a JSON object: {\"userId\": \"...\", \"messages\": [{\"role\": \"user\", \"content\": \"...\"}]}.")
+                : NotAnObject(signedInUserId);
+        }
+        string field = path[2..];
+        // A value inside a part or a message that is itself the wrong type is reported at the nearest named field.
+        return field switch
+        {
+            "messages" => Invalid(field, "messages must be an array."),
+            "id" or "trigger" => Invalid(field, $"{field} must be a string."),
+            _ when field.EndsWith(".role", StringComparison.Ordinal) => Invalid(field, Shapes.Role(field[..^5])),
+            _ when field.EndsWith(".content", StringComparison.Ordinal) => Invalid(field, $"{field} must be a string."),
+            _ when field.EndsWith(".parts", StringComparison.Ordinal) => Invalid(field, $"{field} must be an array of parts, such as [{{\"type\": \"text\", \"text\": \"...\"}}]."),
+            _ when field.EndsWith(".type", StringComparison.Ordinal) => Invalid(field, Shapes.Part(field[..^5])),
+            _ when field.EndsWith(".text", StringComparison.Ordinal) => Invalid(field, Shapes.PartText(field[..^5])),
+            _ when field.EndsWith(']') && field.Contains(".parts[", StringComparison.Ordinal) => Invalid(field + ".type", Shapes.Part(field)),
+            _ when field.EndsWith(']') => Invalid(field, Shapes.Message(field)),
+            _ => Invalid("body", $"{field} has the wrong type."),
+        };
+    }
+
+    private static ChatInputProblem NotAnObject(string? signedInUserId) => Invalid("body", signedInUserId is null
+        ? "The request body must be a JSON object with userId and messages."
+        : "The request body must be a JSON object with messages.");
+
+    /// <summary>The expected shape of a field, in the words every problem about it uses.</summary>
+    private static class Shapes
+    {
+        public static string Message(string at) => $"{at} must be an object with role and content (or parts).";
+
+        public static string Role(string at) => $"{at}.role is required and must be \"user\" or \"assistant\".";
+
+        public static string Part(string at) => $"{at} must be an object with a type, such as {{\"type\": \"text\", \"text\": \"...\"}}.";
+
+        public static string PartText(string at) => $"{at}.text is required and must be a string.";
     }
 
     /// <summary>The body as read, without copying it again (a valid body can be megabytes).</summary>
@@ -273,3 +282,21 @@ public static class ChatRequestReader
     private static ChatInputProblem TooLarge() =>
         new(StatusCodes.Status413PayloadTooLarge, "body", $"The request body must be at most {MaxBodyBytes / (1024 * 1024)} MiB.");
 }
+
+/// <summary>The request body as sent: the tutorial's <c>{userId, messages: [{role, content}]}</c> or the AI SDK's shape.</summary>
+internal sealed record ChatRequestBody(
+    // Any JSON: a signed-in user's request ignores a userId in the body whatever it holds.
+    JsonElement? UserId,
+    List<ChatMessageBody?>? Messages,
+    string? Id,
+    string? Trigger);
+
+/// <summary>One message: <c>content</c> (the tutorial), or <c>parts</c> (the AI SDK); <c>content</c> wins when both are sent.</summary>
+internal sealed record ChatMessageBody(string? Role, string? Content, List<UiMessagePart?>? Parts);
+
+/// <summary>One AI SDK message part; only text parts carry what is said (other properties of other parts are skipped).</summary>
+internal sealed record UiMessagePart(string? Type, string? Text);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, MaxDepth = 16)]
+[JsonSerializable(typeof(ChatRequestBody))]
+internal sealed partial class ChatRequestJson : JsonSerializerContext;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Conversation;
@@ -8,10 +10,12 @@ using SupportAgent.Functions.Telemetry;
 namespace SupportAgent.Functions.Chat;
 
 /// <summary>
-/// One chat turn: recall the user's memories, ask the model, queue the new exchange for memory, reply; whole, or as a
-/// stream of text (<see cref="StartStreamAsync"/>). Memory never blocks or breaks a reply: recall has a time budget and
-/// queueing failures only cost the memory. A client that hangs up before the reply is complete cancels the model call,
-/// and its own turn is still queued, so what the user said is remembered.
+/// One chat turn: recall the user's memories, stream the model's reply, queue the new exchange for memory. The turn is
+/// one sequence of <see cref="ChatTurnEvent"/>s that owns its whole lifetime: its span and count, and what is queued
+/// however it ends. Memory never blocks or breaks a reply: recall has a time budget and queueing failures only cost the
+/// memory. A caller that stops reading before the end (the client hung up) cancels the model call, and the user's own
+/// turns are still queued, so what the user said is remembered; after a model failure nothing is queued (the client was
+/// told and can retry).
 /// </summary>
 public sealed partial class ChatService(
     MemoryRecall recall,
@@ -26,72 +30,139 @@ public sealed partial class ChatService(
     // model already answered is still remembered when the client hangs up.
     private static readonly TimeSpan EnqueueTimeout = TimeSpan.FromSeconds(15);
 
-    /// <summary>One turn as one span ("chat turn"), parent of the memory search, the model call and the enqueue.</summary>
-    public async Task<ChatResponse> ReplyAsync(ChatRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The turn's events. Everything up to the model's first text happens within the first event's read, so a failure
+    /// there (a <see cref="ModelException"/>) reaches the caller before anything was sent and can still be an HTTP status.
+    /// One span ("chat turn") parents the memory search, the model call and the enqueue.
+    /// </summary>
+    public async IAsyncEnumerable<ChatTurnEvent> RunAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         request = Received(request);
-        string exchangeId = NewExchangeId();
+        string exchangeId = Guid.NewGuid().ToString("N");
         var turn = ChatTurnTelemetry.Start(metrics, exchangeId, request);
+        var reply = new StringBuilder();
+        Exception? failure = null; // on its way to the caller: an iterator cannot catch around a yield, so it is noted here
+        bool completed = false;
+        ModelStream? stream = null;
+
+        async Task<T> Watch<T>(Task<T> task)
+        {
+            try
+            {
+                return await task;
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+                throw;
+            }
+        }
+
         try
         {
-            var memories = await recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken);
+            // Recall, the model call and its first text all run while this turn's span is the current one.
+            var memories = await Watch(recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken));
             turn.Recalled(memories);
-            var response = await model.GetResponseAsync(ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken: cancellationToken);
-            bool saved = await QueueExchangeAsync(request, exchangeId, response.Text);
+            stream = await Watch(ModelStream.StartAsync(model, () => ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken));
+
+            yield return new MemoriesRecalled(exchangeId, memories.Facts.Count, memories.Status.Name());
+            for (string? text = stream.First; text is not null; text = await Watch(stream.NextTextAsync()))
+            {
+                reply.Append(text);
+                yield return new ReplyDelta(text);
+            }
+
+            bool saved;
+            using (turn.AsCurrent()) // after a yield the caller's context is current again; the enqueue belongs to this turn
+            {
+                saved = await QueueAsync(request, exchangeId, reply.ToString());
+            }
+            completed = true;
             turn.Succeeded();
-            return new ChatResponse(response.Text, memories.Facts.Count, memories.Status.Name(), saved, exchangeId);
+            yield return new TurnCompleted(FinishReasons.From(stream.Finish), TokenUsage.From(stream.Usage), saved);
         }
-        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        finally
         {
-            await QueueUnansweredAsync(request, exchangeId, 0);
-            turn.Failed(ex, cancellationToken);
-            throw;
-        }
-        catch (Exception ex)
-        {
-            turn.Failed(ex, cancellationToken);
-            throw;
+            if (stream is not null)
+            {
+                await stream.DisposeAsync(); // ends the model's HTTP response, if still open
+            }
+            if (!completed)
+            {
+                // No failure noted: the caller stopped reading at a yield.
+                await EndUnfinishedAsync(request, exchangeId, turn, failure, reply.Length, cancellationToken);
+            }
         }
     }
 
     /// <summary>
-    /// Recalls memories and starts the model's stream, returning once its first text has arrived: anything that fails
-    /// before that (a <see cref="ModelException"/>) can still be answered with an HTTP error status.
+    /// A turn that did not complete: the model failed (nothing queued: the client is told and can retry), or the caller
+    /// cancelled or stopped reading (the client hung up: its own turns are queued without the unfinished reply, since a
+    /// half answer nobody read is not worth remembering and what the user said is).
     /// </summary>
-    public async Task<ChatReplyStream> StartStreamAsync(ChatRequest request, CancellationToken cancellationToken)
+    private async Task EndUnfinishedAsync(ChatRequest request, string exchangeId, ChatTurnTelemetry turn, Exception? failure, int replyCharacters, CancellationToken cancellationToken)
     {
-        request = Received(request);
-        string exchangeId = NewExchangeId();
-        // Started here, ended by the stream when the reply is complete (or the client goes): see ChatReplyStream.
-        var turn = ChatTurnTelemetry.Start(metrics, exchangeId, request);
-        IAsyncEnumerator<ChatResponseUpdate>? updates = null;
-        try
+        bool callerGone = failure is null || (failure is OperationCanceledException && cancellationToken.IsCancellationRequested);
+        if (callerGone)
         {
-            var memories = await recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken);
-            turn.Recalled(memories);
-            updates = model.GetStreamingResponseAsync(ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken: cancellationToken)
-                .GetAsyncEnumerator(cancellationToken);
-            string? first = null;
-            while (first is null && await updates.MoveNextAsync())
+            LogClientGone(logger, exchangeId, UserRef.For(request.UserId), replyCharacters);
+            using (turn.AsCurrent())
             {
-                first = string.IsNullOrEmpty(updates.Current.Text) ? null : updates.Current.Text;
+                await TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt!.Value,
+                    request.NewUserTurns));
             }
-            // The classifier refuses a stream that ends without text, so a stream that ended here has some.
-            return new ChatReplyStream(this, request, exchangeId, memories, updates, first ?? "", turn);
         }
-        catch (Exception ex)
+        turn.Failed(failure ?? new OperationCanceledException(), callerGone ? new CancellationToken(canceled: true) : cancellationToken);
+    }
+
+    /// <summary>The model's streamed reply, read up to its first text when started; notes the finish reason and usage as they pass.</summary>
+    private sealed class ModelStream(IAsyncEnumerator<ChatResponseUpdate> updates) : IAsyncDisposable
+    {
+        public string? First { get; private set; }
+
+        public ChatFinishReason? Finish { get; private set; }
+
+        public UsageDetails? Usage { get; private set; }
+
+        /// <summary>Starts the call; the prompt is built here so that anything failing on the way reaches the caller as this task's failure.</summary>
+        public static async Task<ModelStream> StartAsync(IChatClient model, Func<List<ChatMessage>> messages, CancellationToken cancellationToken)
         {
-            if (updates is not null)
+            var stream = new ModelStream(model.GetStreamingResponseAsync(messages(), cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken));
+            try
             {
-                await updates.DisposeAsync();
+                stream.First = await stream.NextTextAsync();
+                return stream;
             }
-            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            catch
             {
-                await QueueUnansweredAsync(request, exchangeId, 0);
+                await stream.DisposeAsync();
+                throw;
             }
-            turn.Failed(ex, cancellationToken);
-            throw;
         }
+
+        /// <summary>The next non-empty text, or null at the end of the reply.</summary>
+        public async Task<string?> NextTextAsync()
+        {
+            while (await updates.MoveNextAsync())
+            {
+                var update = updates.Current;
+                Finish ??= update.FinishReason;
+                foreach (var content in update.Contents)
+                {
+                    if (content is UsageContent usage)
+                    {
+                        Usage = usage.Details;
+                    }
+                }
+                if (update.Text is { Length: > 0 } text)
+                {
+                    return text;
+                }
+            }
+            return null;
+        }
+
+        public ValueTask DisposeAsync() => updates.DisposeAsync();
     }
 
     /// <summary>The app's system prompt, then the conversation; a client can only send user and assistant turns.</summary>
@@ -113,20 +184,9 @@ public sealed partial class ChatService(
         request.ReceivedAt is null ? request with { ReceivedAt = timeProvider.GetUtcNow() } : request;
 
     /// <summary>The new exchange (the user turns since the last reply, then this reply) onto the memory queue.</summary>
-    internal Task<bool> QueueExchangeAsync(ChatRequest request, string exchangeId, string reply) =>
-        TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt ?? timeProvider.GetUtcNow(),
+    private Task<bool> QueueAsync(ChatRequest request, string exchangeId, string reply) =>
+        TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt!.Value,
             [.. request.NewUserTurns, new ChatTurn(ChatTurn.Assistant, reply)]));
-
-    /// <summary>
-    /// The client hung up before the reply was complete: the user's own turns are queued without the unfinished reply
-    /// (a half answer nobody read is not worth remembering; what the user said is).
-    /// </summary>
-    internal async Task QueueUnansweredAsync(ChatRequest request, string exchangeId, int replyCharacters)
-    {
-        LogClientGone(logger, exchangeId, UserRef.For(request.UserId), replyCharacters);
-        await TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt ?? timeProvider.GetUtcNow(),
-            request.NewUserTurns));
-    }
 
     private async Task<bool> TryEnqueueAsync(MemoryWriteMessage message)
     {
@@ -146,8 +206,6 @@ public sealed partial class ChatService(
             return false;
         }
     }
-
-    private static string NewExchangeId() => Guid.NewGuid().ToString("N");
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Exchange {ExchangeId} of {UserRef} queued for memory ({TurnCount} turns, in blob: {InBlob})")]
     private static partial void LogQueued(ILogger logger, string exchangeId, string userRef, int turnCount, bool inBlob);

@@ -19,6 +19,7 @@ public sealed class ModelOptions
     [ConfigurationKeyName(SettingNames.OpenAiModel)] public string? Model { get; set; }
     [ConfigurationKeyName(SettingNames.OpenAiBaseUrl)] public string? OpenAiBaseUrl { get; set; }
     [ConfigurationKeyName(SettingNames.OpenAiTimeoutSeconds)] public int TimeoutSeconds { get; set; } = 60;
+    [ConfigurationKeyName(SettingNames.ModelStreamIdleSeconds)] public int StreamIdleSeconds { get; set; } = 30;
     [ConfigurationKeyName(SettingNames.AzureOpenAiEndpoint)] public string? AzureEndpoint { get; set; }
     [ConfigurationKeyName(SettingNames.AzureOpenAiDeployment)] public string? AzureDeployment { get; set; }
     [ConfigurationKeyName(SettingNames.AzureOpenAiApiKey)] public string? AzureApiKey { get; set; }
@@ -48,6 +49,8 @@ public sealed class ModelOptions
     public string ModelName => string.IsNullOrWhiteSpace(Model) ? DefaultModel : Model.Trim();
 
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
+
+    public TimeSpan StreamIdleTimeout => TimeSpan.FromSeconds(StreamIdleSeconds);
 }
 
 internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
@@ -92,6 +95,10 @@ internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
         if (o.TimeoutSeconds is < 1 or > 600)
         {
             failures.Add($"{SettingNames.OpenAiTimeoutSeconds} must be between 1 and 600 seconds.");
+        }
+        if (o.StreamIdleSeconds is < 1 or > 600)
+        {
+            failures.Add($"{SettingNames.ModelStreamIdleSeconds} must be between 1 and 600 seconds.");
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

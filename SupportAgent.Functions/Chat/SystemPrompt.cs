@@ -10,7 +10,7 @@ namespace SupportAgent.Functions.Chat;
 /// remembered statements newest first, each with the date it was said, so the model can tell what is current
 /// ("the order arrived yesterday" replaces "my order has not arrived") and place "yesterday" or "10 days ago".
 /// </summary>
-public sealed class SystemPrompt(IOptions<ChatOptions> options, TimeProvider timeProvider)
+public sealed class SystemPrompt(IOptions<SupportPromptOptions> options, TimeProvider timeProvider)
 {
     private readonly string _instructions = options.Value.EffectiveInstructions;
 

@@ -10,6 +10,7 @@ public static class SettingNames
     public const string OpenAiModel = "OPENAI_MODEL";
     public const string OpenAiBaseUrl = "OPENAI_BASE_URL";
     public const string OpenAiTimeoutSeconds = "OPENAI_TIMEOUT_SECONDS";
+    public const string ModelStreamIdleSeconds = "MODEL_STREAM_IDLE_SECONDS";
     public const string AzureOpenAiEndpoint = "AZURE_OPENAI_ENDPOINT";
     public const string AzureOpenAiDeployment = "AZURE_OPENAI_DEPLOYMENT";
     public const string AzureOpenAiApiKey = "AZURE_OPENAI_API_KEY";
@@ -58,7 +59,7 @@ public static class SettingNames
     /// <summary>Settings the service reads, with whether the service can start without them.</summary>
     public static IReadOnlyList<string> ReadByService { get; } =
     [
-        OpenAiApiKey, OpenAiModel, OpenAiBaseUrl, OpenAiTimeoutSeconds,
+        OpenAiApiKey, OpenAiModel, OpenAiBaseUrl, OpenAiTimeoutSeconds, ModelStreamIdleSeconds,
         AzureOpenAiEndpoint, AzureOpenAiDeployment, AzureOpenAiApiKey,
         MemoryStore, Mem0Api, Mem0ApiKey, Mem0BaseUrl,
         MemoryQueueName, MemorySearchTopK, MemorySearchTimeoutMs, SupportInstructions,

@@ -35,6 +35,9 @@ public sealed class MemoryWriteQueue
 
     public string QueueName => _queue.Name;
 
+    /// <summary>Where the queue trigger moves a message whose last try failed.</summary>
+    public string PoisonQueueName => _poison.Name;
+
     /// <summary>
     /// Creates the queue, its poison queue and the payload container if they are missing. Called at start-up, so the
     /// queue listener never polls a queue that does not exist (a 404 warning every few seconds) and a storage account

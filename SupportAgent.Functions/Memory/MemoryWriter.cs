@@ -61,6 +61,18 @@ public sealed partial class MemoryWriter(
                 _ => ex.GetType().Name,
             });
             metrics.MemoryWriteFinished(outcome, storeName);
+            if (outcome == WriteOutcomes.Poisoned)
+            {
+                // Said here, by the app, so both hosts say it: the Functions host has no hook for the move itself.
+                if (message is not null)
+                {
+                    LogPoisoned(logger, message.Id, UserRef.For(message.UserId), dequeueCount, queue.PoisonQueueName);
+                }
+                else
+                {
+                    LogUnreadablePoisoned(logger, dequeueCount, queue.PoisonQueueName);
+                }
+            }
             throw;
         }
     }
@@ -203,6 +215,12 @@ public sealed partial class MemoryWriter(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef}: the memory store refused the write (HTTP {Status}); it will end in the poison queue if retries keep failing")]
     private static partial void LogRefused(ILogger logger, string exchangeId, string userRef, int status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef} failed {Tries} times and moves to {PoisonQueue}, intact; replay it from there once the cause is fixed")]
+    private static partial void LogPoisoned(ILogger logger, string exchangeId, string userRef, long tries, string poisonQueue);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A memory write message that cannot be read failed {Tries} times and moves to {PoisonQueue}, intact")]
+    private static partial void LogUnreadablePoisoned(ILogger logger, long tries, string poisonQueue);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A memory write message could not be read ({Reason}, {Length} characters); it stays on the queue and will move to the poison queue")]
     private static partial void LogUnreadable(ILogger logger, string reason, int length);

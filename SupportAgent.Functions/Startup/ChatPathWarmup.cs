@@ -62,7 +62,7 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
                 : new RecalledMemories([new RecalledMemory("Order has not arrived", new DateOnly(2026, 1, 1))], MemoryStatus.Ok);
 
             using var modelHttp = new HttpClient(new CannedResponse(SampleCompletion, SampleStream));
-            var model = ModelClient.Create(CannedModelOptions(sp.GetRequiredService<IOptions<ModelOptions>>().Value), modelHttp, NullLoggerFactory.Instance);
+            var model = ModelPipeline.Create(CannedModelOptions(sp.GetRequiredService<IOptions<ModelOptions>>().Value), modelHttp);
             var messages = ChatService.ModelMessages(sp.GetRequiredService<SystemPrompt>().Build(memories), request!.Messages);
             string reply = (await model.GetResponseAsync(messages, cancellationToken: cancellationToken)).Text;
             await foreach (var update in model.GetStreamingResponseAsync(messages, cancellationToken: cancellationToken))
@@ -71,7 +71,7 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             }
 
             _ = new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, "warm-up", request.UserId, DateTimeOffset.UtcNow, request.Messages).ToUtf8Json();
-            await WriteAsync(sp, new OkObjectResult(new Chat.ChatResponse(reply, memories.Facts.Count, memories.Status.Name(), true, "warm-up")));
+            await WriteAsync(sp, new OkObjectResult(new ChatReply(reply, memories.Facts.Count, memories.Status.Name(), true, "warm-up")));
             await WriteAsync(sp, ChatProblems.Input(new ChatInputProblem(StatusCodes.Status400BadRequest, "userId", "warm-up")));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -28,7 +28,9 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
 
     private readonly Lazy<Task<Model>> _model;
     private readonly EmbeddingGeneratorMetadata _metadata = new("onnxruntime", null, ModelId, Dimensions);
-    private readonly SemaphoreSlim _gate = new(Environment.ProcessorCount, Environment.ProcessorCount);
+    private static readonly int Slots = Environment.ProcessorCount;
+    private readonly SemaphoreSlim _gate = new(Slots, Slots);
+    private volatile bool _disposed;
 
     public MiniLmEmbeddingGenerator()
         : this(beforeLoad: null)
@@ -79,6 +81,7 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         {
             try
             {
+                ObjectDisposedException.ThrowIf(_disposed, this);
                 var created = DateTimeOffset.UtcNow;
                 var vectors = texts.Length == 0 ? [] : model.Embed(texts);
                 return new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = ModelId, CreatedAt = created }));
@@ -97,13 +100,28 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         : serviceType.IsInstanceOfType(this) ? this
         : null;
 
+    /// <summary>
+    /// Waits for the inferences (and a model load) in flight before freeing the model: ONNX Runtime's native session
+    /// freed under a running inference crashes the process (seen when a host stopped during a search). Callers still
+    /// waiting for a slot then get <see cref="ObjectDisposedException"/>.
+    /// </summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        for (int i = 0; i < Slots; i++)
+        {
+            _gate.Wait();
+        }
         if (_model.IsValueCreated)
         {
             // Disposed now if loaded, or as soon as a load still in progress ends.
             _model.Value.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
+        _gate.Release(Slots);
     }
 
     private sealed class Model(InferenceSession session, MiniLMTokenizer tokenizer) : IDisposable

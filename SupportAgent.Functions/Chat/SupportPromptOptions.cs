@@ -3,7 +3,7 @@ using SupportAgent.Functions.Configuration;
 
 namespace SupportAgent.Functions.Chat;
 
-public sealed class ChatOptions
+public sealed class SupportPromptOptions
 {
     public const string DefaultInstructions =
         "You are a friendly, concise customer-support agent. Help the user with their orders, accounts and questions. " +

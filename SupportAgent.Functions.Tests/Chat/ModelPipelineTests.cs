@@ -10,10 +10,10 @@ using SupportAgent.Functions.Tests.Support;
 namespace SupportAgent.Functions.Tests.Chat;
 
 /// <summary>
-/// The app's IChatClient pipeline (Microsoft.Extensions.AI over OpenAI / Azure.AI.OpenAI), built by ModelClient.Create
+/// The app's IChatClient pipeline (Microsoft.Extensions.AI over OpenAI / Azure.AI.OpenAI), built by ModelPipeline.Create
 /// exactly as the app builds it, against the fake model: proves the package pair works at run time on both routes.
 /// </summary>
-public sealed class ModelClientTests : IAsyncLifetime
+public sealed class ModelPipelineTests : IAsyncLifetime
 {
     private FakeOpenAiServer _fake = null!;
     private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
@@ -34,7 +34,7 @@ public sealed class ModelClientTests : IAsyncLifetime
         : new ModelOptions { OpenAiBaseUrl = _fake.OpenAiBaseUrl, OpenAiApiKey = "sk-test", TimeoutSeconds = 30 };
 
     private IChatClient Model(bool azure = false, ILoggerFactory? logs = null) =>
-        ModelClient.Create(Options(azure), _http, logs ?? NullLoggerFactory.Instance);
+        ModelPipeline.Create(Options(azure), _http, logs ?? NullLoggerFactory.Instance);
 
     private static async Task<string> StreamAsync(IChatClient model, List<string>? pieces = null)
     {
