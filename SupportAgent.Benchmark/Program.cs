@@ -6,6 +6,7 @@ using SupportAgent.Benchmark;
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine(BenchOptions.Usage);
+    Console.WriteLine(LimitsBench.Usage);
     return 0;
 }
 
@@ -27,10 +28,12 @@ if (args.Length > 0 && args[0] == "--memory-eval")
     return await SupportAgent.Benchmark.MemoryEvaluation.EvaluationCommand.RunAsync(evalRoot, evalPids, Console.Out, Console.Error, evalCts.Token);
 }
 
+// --limits: the per-user limits' cost and exactness instead of the scenarios (LimitsBench); the other options apply.
+bool limitsBench = args.Contains("--limits");
 BenchOptions options;
 try
 {
-    options = BenchOptions.Parse(args);
+    options = BenchOptions.Parse([.. args.Where(a => a != "--limits")]);
 }
 catch (ArgumentException ex)
 {
@@ -60,6 +63,10 @@ var progress = Console.Error;
 var started = DateTimeOffset.UtcNow;
 // Always here, whatever --output says: scripts/bench.sh reads it to clean up after a killed benchmark.
 var pids = new PidFile(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "artifacts", "bench")).FullName, "children.pids"));
+if (limitsBench)
+{
+    return await GuardedAsync(() => LimitsBench.RunAsync(options, pids, progress, cts.Token), () => Task.CompletedTask, progress, cts) ?? 0;
+}
 if (options.ColdStart)
 {
     return await RunColdStartAsync(options, pids, output, started, progress, cts);
