@@ -127,6 +127,11 @@ public sealed class CompositionTests
     [InlineData("MEMORY_SEARCH_TIMEOUT_MS=0", "MEMORY_SEARCH_TIMEOUT_MS")]
     [InlineData("MEMORY_QUEUE_NAME=Memory_Writes", "MEMORY_QUEUE_NAME")]
     [InlineData("OPENAI_TIMEOUT_SECONDS=0", "OPENAI_TIMEOUT_SECONDS")]
+    [InlineData("MODEL_CONTEXT_TOKENS=8192;PROMPT_TOKEN_BUDGET=8000", "MODEL_CONTEXT_TOKENS")]
+    [InlineData("OPENAI_MODEL=gpt-4;PROMPT_TOKEN_BUDGET=8000", "PROMPT_TOKEN_BUDGET")] // gpt-4's known window is 8,192
+    [InlineData("PROMPT_TOKEN_BUDGET=100", "PROMPT_TOKEN_BUDGET")]
+    [InlineData("MAX_OUTPUT_TOKENS=0", "MAX_OUTPUT_TOKENS")]
+    [InlineData("MODEL_CONTEXT_TOKENS=lots", "MODEL_CONTEXT_TOKENS")]
     [InlineData("AzureWebJobsStorage=;AzureWebJobsStorage:queueServiceUri=https://a.queue.core.windows.net", "AzureWebJobsStorage__blobServiceUri")]
     [InlineData("AzureWebJobsStorage=;AzureWebJobsStorage:queueServiceUri=https://a.queue.core.windows.net", "AzureWebJobsStorage__tableServiceUri")]
     [InlineData("AUTH_MODE=oauth", "AUTH_MODE")]

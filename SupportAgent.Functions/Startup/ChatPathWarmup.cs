@@ -50,6 +50,7 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             var sp = scope.ServiceProvider;
             _ = sp.GetRequiredService<ChatService>(); // the real clients, built as the first request would build them
             var (request, _) = ChatRequestReader.Parse(SampleRequest);
+            _ = sp.GetRequiredService<PromptBudget>().RefuseTooLong(request!); // loads the tokenizer's tables
 
             // The real clients build their HTTP pipelines (resilience strategies, handlers) on their first call; a call
             // cancelled before it starts builds them and sends nothing.
@@ -62,7 +63,8 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
                 : new RecalledMemories([new RecalledMemory("Order has not arrived", new DateOnly(2026, 1, 1))], MemoryStatus.Ok);
 
             using var modelHttp = new HttpClient(new CannedResponse(SampleCompletion, SampleStream));
-            var model = ModelPipeline.Create(CannedModelOptions(sp.GetRequiredService<IOptions<ModelOptions>>().Value), modelHttp);
+            var model = ModelPipeline.Create(CannedModelOptions(sp.GetRequiredService<IOptions<ModelOptions>>().Value), modelHttp,
+                limits: sp.GetRequiredService<IOptions<ModelLimits>>().Value, counter: sp.GetRequiredService<ChatTokenCounter>());
             var messages = ChatService.ModelMessages(sp.GetRequiredService<SystemPrompt>().Build(memories), request!.Messages);
             string reply = (await model.GetResponseAsync(messages, cancellationToken: cancellationToken)).Text;
             await foreach (var update in model.GetStreamingResponseAsync(messages, cancellationToken: cancellationToken))
