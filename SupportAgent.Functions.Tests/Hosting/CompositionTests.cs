@@ -97,6 +97,7 @@ public sealed class CompositionTests
     [InlineData("Azure OpenAI with Entra ID", "AZURE_OPENAI_ENDPOINT=https://x.openai.azure.com/;AZURE_OPENAI_DEPLOYMENT=gpt;OPENAI_API_KEY=")]
     [InlineData("an OpenAI-compatible server without a key", "OPENAI_BASE_URL=http://localhost:11434/v1;OPENAI_API_KEY=")]
     [InlineData("identity-based storage", "AzureWebJobsStorage=;AzureWebJobsStorage:accountName=mystorage")]
+    [InlineData("the token limits left empty, as the Bicep writes them", "MODEL_CONTEXT_TOKENS=;PROMPT_TOKEN_BUDGET=3000;MAX_OUTPUT_TOKENS=1024")]
     [InlineData("the self-hosted Mem0 server without a key", "MEM0_API=server;MEM0_BASE_URL=http://localhost:8888;MEM0_API_KEY=")]
     public void Other_complete_configurations_build(string why, string changes)
     {
