@@ -105,7 +105,8 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             AzureDeployment = o.AzureDeployment,
             AzureApiKey = "warm-up",
         };
-        return ModelPipeline.Create(options, http);
+        return ModelPipeline.Create(options, http,
+            limits: sp.GetRequiredService<IOptions<ModelLimits>>().Value, counter: sp.GetRequiredService<ChatTokenCounter>());
     }
 
     /// <summary>The app's queue over the Azure SDK's own pipeline, with a transport that answers from memory.</summary>
