@@ -1,25 +1,27 @@
+using System.CommandLine;
 using System.Runtime.InteropServices;
 using SupportAgent.Benchmark;
 
 // The chat endpoint's benchmark (issue 4). Progress goes to stderr; the table and one JSON line go to stdout.
 
-if (args.Contains("--help") || args.Contains("-h"))
+// System.CommandLine parses the arguments; it answers --help and a bad value (with the option's name) itself.
+var commandLine = new BenchCommandLine();
+var parse = commandLine.Command.Parse(args);
+if (parse.Action is not null)
 {
-    Console.WriteLine(BenchOptions.Usage);
-    Console.WriteLine(LimitsBench.Usage);
-    return 0;
+    return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 }
 
-if (args.Length > 0 && args[0] == "--combine")
+if (commandLine.CombineFiles(parse) is { } combineFiles)
 {
-    var (o, combined, when) = Combine.Load(args[1..]);
+    var (o, combined, when) = Combine.Load(combineFiles);
     var combinedGoals = Report.Goals(o, combined);
     Console.Write(Report.Table(o, combined, combinedGoals, when));
     Console.WriteLine(Report.Json(o, combined, combinedGoals, when));
     return 0;
 }
 
-if (args.Length > 0 && args[0] == "--memory-eval")
+if (commandLine.MemoryEvaluation(parse))
 {
     string evalRoot = FindRepoRoot();
     using var evalCts = new CancellationTokenSource();
@@ -28,19 +30,7 @@ if (args.Length > 0 && args[0] == "--memory-eval")
     return await SupportAgent.Benchmark.MemoryEvaluation.EvaluationCommand.RunAsync(evalRoot, evalPids, Console.Out, Console.Error, evalCts.Token);
 }
 
-// --limits: the per-user limits' cost and exactness instead of the scenarios (LimitsBench); the other options apply.
-bool limitsBench = args.Contains("--limits");
-BenchOptions options;
-try
-{
-    options = BenchOptions.Parse([.. args.Where(a => a != "--limits")]);
-}
-catch (ArgumentException ex)
-{
-    Console.Error.WriteLine($"bench: {ex.Message}");
-    Console.Error.WriteLine(BenchOptions.Usage);
-    return 2;
-}
+BenchOptions options = commandLine.Bind(parse);
 
 string root = FindRepoRoot();
 string output = Path.GetFullPath(string.IsNullOrEmpty(options.OutputDir) ? Path.Combine(root, "artifacts", "bench") : options.OutputDir);
@@ -63,7 +53,8 @@ var progress = Console.Error;
 var started = DateTimeOffset.UtcNow;
 // Always here, whatever --output says: scripts/bench.sh reads it to clean up after a killed benchmark.
 var pids = new PidFile(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "artifacts", "bench")).FullName, "children.pids"));
-if (limitsBench)
+// --limits: the per-user limits' cost and exactness instead of the scenarios (LimitsBench); the other options apply.
+if (commandLine.Limits(parse))
 {
     return await GuardedAsync(() => LimitsBench.RunAsync(options, pids, progress, cts.Token), () => Task.CompletedTask, progress, cts) ?? 0;
 }

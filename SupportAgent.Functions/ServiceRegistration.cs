@@ -31,11 +31,14 @@ public static class ServiceRegistration
         services.TryAddSingleton(_ => HostJson.Load(HostJson.DefaultPath, configuration));
 
         services.AddOptions<ModelOptions>().Bind(configuration).PostConfigure(ModelOptions.DropPlaceholders).ValidateOnStart();
+        services.AddOptions<ModelLimits>().Bind(configuration)
+            .PostConfigure<IOptions<ModelOptions>>((limits, model) => ModelLimits.TakeModelName(limits, model.Value)).ValidateOnStart();
         services.AddOptions<MemoryStoreOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<MemoryOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<SupportPromptOptions>().Bind(configuration);
         services.AddOptions<StorageOptions>().Configure(o => StorageOptions.Bind(o, configuration)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelLimits>, ModelLimitsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryStoreOptions>, MemoryStoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
@@ -84,6 +87,10 @@ public static class ServiceRegistration
         services.AddSingleton<StorageClients>();
         services.AddSingleton<MemoryWriteQueue>();
         services.AddSingleton<SystemPrompt>();
+        services.AddSingleton<ChatTokenCounter>(); // the tokenizer's tables load once
+        services.AddSingleton<ConversationWindow>();
+        services.AddSingleton<MemoryShare>();
+        services.AddSingleton<PromptBudget>();
         services.AddTransient<MemoryRecall>();
         services.AddTransient<ChatService>();
         services.AddTransient<MemoryWriter>();

@@ -116,6 +116,18 @@ param openAiTimeoutSeconds int = 60
 @description('MODEL_STREAM_IDLE_SECONDS: a streamed reply that sends nothing for this long is ended with an error event.')
 param modelStreamIdleSeconds int = 30
 
+@minValue(0)
+@description('MODEL_CONTEXT_TOKENS: the model\'s context window in tokens; 0 takes it from the model name (128000 when unknown).')
+param modelContextTokens int = 0
+
+@minValue(500)
+@description('PROMPT_TOKEN_BUDGET: the most prompt tokens sent per model call (system prompt, memories, recent turns); older turns are left to memory.')
+param promptTokenBudget int = 3000
+
+@minValue(1)
+@description('MAX_OUTPUT_TOKENS: the output limit sent with every model call; budget + output must fit the window.')
+param maxOutputTokens int = 1024
+
 // ---------------------------------------------------------------------------------------------------------------
 // Memory and chat behaviour
 // ---------------------------------------------------------------------------------------------------------------
@@ -615,6 +627,9 @@ var appSettings = {
   OPENAI_MODEL: deployAzureOpenAi ? '' : openAiModel
   OPENAI_TIMEOUT_SECONDS: string(openAiTimeoutSeconds)
   MODEL_STREAM_IDLE_SECONDS: string(modelStreamIdleSeconds)
+  MODEL_CONTEXT_TOKENS: modelContextTokens == 0 ? '' : string(modelContextTokens)
+  PROMPT_TOKEN_BUDGET: string(promptTokenBudget)
+  MAX_OUTPUT_TOKENS: string(maxOutputTokens)
 
   // Memory store (and Mem0's connection when it is Mem0).
   MEMORY_STORE: memoryStore

@@ -19,6 +19,10 @@ public static class ChatProblems
 
     public static ObjectResult Model(ModelException ex, HttpResponse response)
     {
+        if (ex.Failure == ModelFailure.ContextWindow)
+        {
+            return ContextWindow(ex.ContextWindow);
+        }
         var (status, title, detail) = ModelFailureText(ex.Failure);
         if (ex.RetryAfter is { } retryAfter)
         {
@@ -65,9 +69,25 @@ public static class ChatProblems
             "The AI model did not reply in time. Please try again."),
         ModelFailure.Unavailable => (StatusCodes.Status503ServiceUnavailable, "The model is unavailable.",
             "The AI model is unavailable or busy right now. Please try again shortly."),
+        ModelFailure.ContextWindow => (StatusCodes.Status400BadRequest, "The prompt is longer than the model's context window.",
+            "The conversation did not fit the AI model's context window; the service's MODEL_CONTEXT_TOKENS setting needs attention."),
         _ => (StatusCodes.Status502BadGateway, "The model returned an error.",
             "The AI model could not produce a reply. Please try again; if this keeps happening, the service's model settings need attention."),
     };
+
+    /// <summary>
+    /// The model refused a prompt the budget let through: the service's settings do not match the model (its window is
+    /// smaller than MODEL_CONTEXT_TOKENS says). A 400 the operator can act on, naming the setting, not a generic 502.
+    /// </summary>
+    public static ObjectResult ContextWindow(ContextWindowError? error)
+    {
+        string window = error?.ModelWindow is { } n ? $" (the model says its window is {n} tokens)" : "";
+        return ProblemResult.InvalidField(Configuration.SettingNames.ModelContextTokens,
+            $"The conversation did not fit the model's context window{window}. The service's {Configuration.SettingNames.ModelContextTokens} " +
+            $"is larger than the model's real window: set it to the model's window, with {Configuration.SettingNames.PromptTokenBudget} + " +
+            $"{Configuration.SettingNames.MaxOutputTokens} within it.",
+            title: "The prompt is longer than the model's context window.");
+    }
 
     public const string UnexpectedDetail = "The service could not answer this request. Please try again; the error has been logged.";
 

@@ -20,6 +20,7 @@ namespace SupportAgent.Functions.Chat;
 /// </summary>
 public sealed partial class ChatService(
     MemoryRecall recall,
+    MemoryShare memoryShare,
     SystemPrompt systemPrompt,
     IChatClient model,
     MemoryWriteQueue queue,
@@ -63,7 +64,8 @@ public sealed partial class ChatService(
         try
         {
             // Recall, the model call and its first text all run while this turn's span is the current one.
-            var memories = await Watch(AdmittedRecallAsync(request, cancellationToken));
+            // Sized to their share of the prompt budget: a long memory must not push the conversation out.
+            var memories = memoryShare.Fit(await Watch(AdmittedRecallAsync(request, cancellationToken)));
             turn.Recalled(memories);
             stream = await Watch(ModelStream.StartAsync(model, () => ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken));
 

@@ -12,6 +12,11 @@ public static class SettingNames
     public const string OpenAiTimeoutSeconds = "OPENAI_TIMEOUT_SECONDS";
     public const string ModelStreamIdleSeconds = "MODEL_STREAM_IDLE_SECONDS";
     public const string AzureOpenAiEndpoint = "AZURE_OPENAI_ENDPOINT";
+
+    /// <summary>The token budget of every model call (Chat/ModelLimits).</summary>
+    public const string ModelContextTokens = "MODEL_CONTEXT_TOKENS";
+    public const string PromptTokenBudget = "PROMPT_TOKEN_BUDGET";
+    public const string MaxOutputTokens = "MAX_OUTPUT_TOKENS";
     public const string AzureOpenAiDeployment = "AZURE_OPENAI_DEPLOYMENT";
     public const string AzureOpenAiApiKey = "AZURE_OPENAI_API_KEY";
 
@@ -64,6 +69,7 @@ public static class SettingNames
     public static IReadOnlyList<string> ReadByService { get; } =
     [
         OpenAiApiKey, OpenAiModel, OpenAiBaseUrl, OpenAiTimeoutSeconds, ModelStreamIdleSeconds,
+        ModelContextTokens, PromptTokenBudget, MaxOutputTokens,
         AzureOpenAiEndpoint, AzureOpenAiDeployment, AzureOpenAiApiKey,
         MemoryStore, Mem0Api, Mem0ApiKey, Mem0BaseUrl,
         MemoryQueueName, MemorySearchTopK, MemorySearchTimeoutMs, SupportInstructions,
