@@ -9,6 +9,7 @@ using Polly;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Limits;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.BuiltIn;
 using SupportAgent.Functions.Memory.Mem0;
@@ -41,6 +42,8 @@ public static class ServiceRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryStoreOptions>, MemoryStoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+        services.AddOptions<LimitOptions>().Bind(configuration).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>());
         services.AddOptions<AuthOptions>().Bind(configuration).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>());
 
@@ -92,6 +95,8 @@ public static class ServiceRegistration
         services.AddTransient<ChatService>();
         services.AddTransient<MemoryWriter>();
         services.AddSingleton<MemoryErasures>();
+        services.AddSingleton<LimitCounters>();
+        services.AddSingleton<UserLimiter>();
         services.AddTransient<UserMemories>();
 
         // Signed-in users: one service decides who calls the /api/me routes, on both hosts. The token validator (and its
