@@ -22,6 +22,7 @@ public sealed partial class ChatService(
     SystemPrompt systemPrompt,
     IChatClient model,
     MemoryWriteQueue queue,
+    PendingMemoryWrites pendingWrites,
     SupportAgentMetrics metrics,
     TimeProvider timeProvider,
     ILogger<ChatService> logger)
@@ -29,6 +30,12 @@ public sealed partial class ChatService(
     // How long queueing may take once the reply exists; not tied to the client's connection, so an exchange the
     // model already answered is still remembered when the client hangs up.
     private static readonly TimeSpan EnqueueTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long the reply waits for its enqueue (normally tens of milliseconds). When storage is slower the reply goes
+    /// out saying "pending" and the enqueue finishes in the background (<see cref="PendingMemoryWrites"/>).
+    /// </summary>
+    internal static readonly TimeSpan EnqueueReplyBudget = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The turn's events. Everything up to the model's first text happens within the first event's read, so a failure
@@ -72,7 +79,7 @@ public sealed partial class ChatService(
                 yield return new ReplyDelta(text);
             }
 
-            bool saved;
+            MemorySaveState saved;
             using (turn.AsCurrent()) // after a yield the caller's context is current again; the enqueue belongs to this turn
             {
                 saved = await QueueAsync(request, exchangeId, reply.ToString());
@@ -184,9 +191,28 @@ public sealed partial class ChatService(
         request.ReceivedAt is null ? request with { ReceivedAt = timeProvider.GetUtcNow() } : request;
 
     /// <summary>The new exchange (the user turns since the last reply, then this reply) onto the memory queue.</summary>
-    private Task<bool> QueueAsync(ChatRequest request, string exchangeId, string reply) =>
-        TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt!.Value,
+    private Task<MemorySaveState> QueueAsync(ChatRequest request, string exchangeId, string reply) =>
+        EnqueueWithinBudgetAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt!.Value,
             [.. request.NewUserTurns, new ChatTurn(ChatTurn.Assistant, reply)]));
+
+    /// <summary>Waits for the enqueue at most <see cref="EnqueueReplyBudget"/>; a slower one goes on in the background.</summary>
+    private async Task<MemorySaveState> EnqueueWithinBudgetAsync(MemoryWriteMessage message)
+    {
+        var enqueue = TryEnqueueAsync(message);
+        if (!enqueue.IsCompleted)
+        {
+            using var budget = new CancellationTokenSource();
+            var expired = Task.Delay(EnqueueReplyBudget, timeProvider, budget.Token);
+            if (await Task.WhenAny(enqueue, expired) != enqueue)
+            {
+                pendingWrites.Track(enqueue);
+                LogQueuePending(logger, message.Id, UserRef.For(message.UserId), EnqueueReplyBudget.TotalMilliseconds);
+                return MemorySaveState.Pending;
+            }
+            await budget.CancelAsync();
+        }
+        return await enqueue ? MemorySaveState.Saved : MemorySaveState.NotSaved;
+    }
 
     private async Task<bool> TryEnqueueAsync(MemoryWriteMessage message)
     {
@@ -206,6 +232,9 @@ public sealed partial class ChatService(
             return false;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: storage took longer than {BudgetMs} ms to queue it; the reply says \"pending\" and the enqueue goes on in the background")]
+    private static partial void LogQueuePending(ILogger logger, string exchangeId, string userRef, double budgetMs);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Exchange {ExchangeId} of {UserRef} queued for memory ({TurnCount} turns, in blob: {InBlob})")]
     private static partial void LogQueued(ILogger logger, string exchangeId, string userRef, int turnCount, bool inBlob);

@@ -71,7 +71,7 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             }
 
             _ = new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, "warm-up", request.UserId, DateTimeOffset.UtcNow, request.Messages).ToUtf8Json();
-            await WriteAsync(sp, new OkObjectResult(new ChatReply(reply, memories.Facts.Count, memories.Status.Name(), true, "warm-up")));
+            await WriteAsync(sp, new OkObjectResult(new ChatReply(reply, memories.Facts.Count, memories.Status.Name(), MemorySaveState.Saved, "warm-up")));
             await WriteAsync(sp, ChatProblems.Input(new ChatInputProblem(StatusCodes.Status400BadRequest, "userId", "warm-up")));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
