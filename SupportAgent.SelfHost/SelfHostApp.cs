@@ -343,6 +343,7 @@ public static class SelfHostApp
             o.AddPolicy(services.GetRequiredService<StorageReachability>(), Azure.Core.HttpPipelinePosition.PerCall)));
         builder.Services.AddSingleton<Microsoft.Azure.WebJobs.Host.Timers.IWebJobsExceptionHandlerFactory, ListenerFaultHandlerFactory>();
         builder.Logging.AddFilter("Microsoft.Azure.WebJobs.Extensions.Storage.Common.Listeners.QueueListener", LogLevel.Error);
+        builder.Services.AddHostedService<QueueDrainOnStop>();
     }
 }
 

@@ -226,6 +226,12 @@ public sealed partial class ChatService(
             }
             return true;
         }
+        catch (Exception ex) when (Storage.StorageReachability.IsTransient(ex))
+        {
+            // An outage or throttling: StorageReachability has said so once; a stack trace per chat would add nothing.
+            LogQueueUnavailable(logger, message.Id, UserRef.For(message.UserId), queue.QueueName, (ex as Azure.RequestFailedException)?.Status ?? 0);
+            return false;
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             LogQueueFailed(logger, ex, message.Id, UserRef.For(message.UserId), queue.QueueName);
@@ -238,6 +244,9 @@ public sealed partial class ChatService(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Exchange {ExchangeId} of {UserRef} queued for memory ({TurnCount} turns, in blob: {InBlob})")]
     private static partial void LogQueued(ILogger logger, string exchangeId, string userRef, int turnCount, bool inBlob);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef} could not be queued on {Queue}: storage is unavailable (HTTP {Status}); the reply was sent but this exchange will not be remembered")]
+    private static partial void LogQueueUnavailable(ILogger logger, string exchangeId, string userRef, string queue, int status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef} could not be queued on {Queue}; the reply was sent but this exchange will not be remembered")]
     private static partial void LogQueueFailed(ILogger logger, Exception exception, string exchangeId, string userRef, string queue);
