@@ -1,24 +1,27 @@
+using System.CommandLine;
 using System.Runtime.InteropServices;
 using SupportAgent.Benchmark;
 
 // The chat endpoint's benchmark (issue 4). Progress goes to stderr; the table and one JSON line go to stdout.
 
-if (args.Contains("--help") || args.Contains("-h"))
+// System.CommandLine parses the arguments; it answers --help and a bad value (with the option's name) itself.
+var commandLine = new BenchCommandLine();
+var parse = commandLine.Command.Parse(args);
+if (parse.Action is not null)
 {
-    Console.WriteLine(BenchOptions.Usage);
-    return 0;
+    return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 }
 
-if (args.Length > 0 && args[0] == "--combine")
+if (commandLine.CombineFiles(parse) is { } combineFiles)
 {
-    var (o, combined, when) = Combine.Load(args[1..]);
+    var (o, combined, when) = Combine.Load(combineFiles);
     var combinedGoals = Report.Goals(o, combined);
     Console.Write(Report.Table(o, combined, combinedGoals, when));
     Console.WriteLine(Report.Json(o, combined, combinedGoals, when));
     return 0;
 }
 
-if (args.Length > 0 && args[0] == "--memory-eval")
+if (commandLine.MemoryEvaluation(parse))
 {
     string evalRoot = FindRepoRoot();
     using var evalCts = new CancellationTokenSource();
@@ -27,17 +30,7 @@ if (args.Length > 0 && args[0] == "--memory-eval")
     return await SupportAgent.Benchmark.MemoryEvaluation.EvaluationCommand.RunAsync(evalRoot, evalPids, Console.Out, Console.Error, evalCts.Token);
 }
 
-BenchOptions options;
-try
-{
-    options = BenchOptions.Parse(args);
-}
-catch (ArgumentException ex)
-{
-    Console.Error.WriteLine($"bench: {ex.Message}");
-    Console.Error.WriteLine(BenchOptions.Usage);
-    return 2;
-}
+BenchOptions options = commandLine.Bind(parse);
 
 string root = FindRepoRoot();
 string output = Path.GetFullPath(string.IsNullOrEmpty(options.OutputDir) ? Path.Combine(root, "artifacts", "bench") : options.OutputDir);

@@ -25,12 +25,17 @@ public sealed class MemoryWriteQueue
     private readonly StorageResource _containerResource;
 
     public MemoryWriteQueue(StorageClients storage, IOptions<MemoryOptions> options)
+        : this(storage.CreateQueueServiceClient(), storage.CreateBlobServiceClient(), options, storage.SettingName)
     {
-        var queues = storage.CreateQueueServiceClient();
+    }
+
+    /// <summary>Over given service clients: the chat path's warm-up uses clients whose transport answers from memory.</summary>
+    internal MemoryWriteQueue(QueueServiceClient queues, BlobServiceClient blobs, IOptions<MemoryOptions> options, string storageSetting)
+    {
         _queue = queues.GetQueueClient(options.Value.QueueName);
         _poison = queues.GetQueueClient(options.Value.PoisonQueueName);
-        _payloads = storage.CreateBlobServiceClient().GetBlobContainerClient(options.Value.PayloadContainerName);
-        _storageSetting = storage.SettingName;
+        _payloads = blobs.GetBlobContainerClient(options.Value.PayloadContainerName);
+        _storageSetting = storageSetting;
         _queueResource = new StorageResource(ct => _queue.CreateIfNotExistsAsync(cancellationToken: ct));
         _containerResource = new StorageResource(ct => _payloads.CreateIfNotExistsAsync(cancellationToken: ct));
     }

@@ -19,9 +19,9 @@ public sealed class MyMemoriesFunctions(SignedInUsers signedInUsers, UserMemorie
     {
         return await signedInUsers.AsSignedInUserAsync(req, async userId =>
         {
-            var (pageSize, next, problem) = MemoryResponses.ReadPaging(req);
-            return problem ?? await MemoryResponses.RunAsync(logger, "list", async () =>
-                MemoryResponses.List(await memories.ListAsync(userId, pageSize, next, cancellationToken)));
+            var (pageSize, next, problem) = MemoryRoutes.ReadPaging(req);
+            return problem ?? await MemoryRoutes.RunAsync(logger, "list", async () =>
+                MemoryRoutes.List(await memories.ListAsync(userId, pageSize, next, cancellationToken)));
         }, cancellationToken);
     }
 
@@ -32,8 +32,8 @@ public sealed class MyMemoriesFunctions(SignedInUsers signedInUsers, UserMemorie
         CancellationToken cancellationToken)
     {
         // Another user's memory id is "not found", exactly like an id that does not exist: nothing leaks about others.
-        return await signedInUsers.AsSignedInUserAsync(req, userId => MemoryResponses.RunAsync(logger, "delete", async () =>
-            await memories.DeleteAsync(userId, id, cancellationToken) ? new NoContentResult() : MemoryResponses.NotFound()), cancellationToken);
+        return await signedInUsers.AsSignedInUserAsync(req, userId => MemoryRoutes.RunAsync(logger, "delete", async () =>
+            await memories.DeleteAsync(userId, id, cancellationToken) ? new NoContentResult() : MemoryRoutes.NotFound()), cancellationToken);
     }
 
     [Function("ForgetMe")]
@@ -41,7 +41,7 @@ public sealed class MyMemoriesFunctions(SignedInUsers signedInUsers, UserMemorie
         [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "me/memories")] HttpRequest req,
         CancellationToken cancellationToken)
     {
-        return await signedInUsers.AsSignedInUserAsync(req, userId => MemoryResponses.RunAsync(logger, "forget", async () =>
+        return await signedInUsers.AsSignedInUserAsync(req, userId => MemoryRoutes.RunAsync(logger, "forget", async () =>
         {
             await memories.ForgetAsync(userId, cancellationToken);
             return new NoContentResult();

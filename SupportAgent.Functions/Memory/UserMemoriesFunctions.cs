@@ -19,10 +19,10 @@ public sealed class UserMemoriesFunctions(UserMemories memories, ILogger<UserMem
         string userId,
         CancellationToken cancellationToken)
     {
-        var (pageSize, next, problem) = MemoryResponses.ReadPaging(req);
+        var (pageSize, next, problem) = MemoryRoutes.ReadPaging(req);
         problem ??= InvalidUserId(userId);
-        return problem ?? await MemoryResponses.RunAsync(logger, "list", async () =>
-            MemoryResponses.List(await memories.ListAsync(userId, pageSize, next, cancellationToken)));
+        return problem ?? await MemoryRoutes.RunAsync(logger, "list", async () =>
+            MemoryRoutes.List(await memories.ListAsync(userId, pageSize, next, cancellationToken)));
     }
 
     [Function("ForgetUser")]
@@ -31,7 +31,7 @@ public sealed class UserMemoriesFunctions(UserMemories memories, ILogger<UserMem
         string userId,
         CancellationToken cancellationToken)
     {
-        return InvalidUserId(userId) ?? await MemoryResponses.RunAsync(logger, "forget", async () =>
+        return InvalidUserId(userId) ?? await MemoryRoutes.RunAsync(logger, "forget", async () =>
         {
             await memories.ForgetAsync(userId, cancellationToken);
             return new NoContentResult();

@@ -25,8 +25,8 @@ public sealed record MemoryListResponse(
     [property: JsonPropertyName("memories")] IReadOnlyList<MemoryView> Memories,
     [property: JsonPropertyName("next")] string? Next);
 
-/// <summary>What the /api/me/memories and /api/users/{userId}/memories functions share: paging input, bodies, failures.</summary>
-public static partial class MemoryResponses
+/// <summary>The HTTP side of the memory routes (/api/me/memories, /api/users/{userId}/memories): paging input, bodies, failures as problems.</summary>
+public static partial class MemoryRoutes
 {
     private const int MaxNextLength = 2048;
 
