@@ -195,6 +195,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
             return new MemoryPage(page.Values.Select(r => new MemoryItem(r.RowKey, r.Memory, null, r.CreatedAt)
             {
                 SupersededBy = chains.ReplacedBy(r.RowKey),
+                ExchangeId = r.ExchangeId,
             }).ToArray(), page.ContinuationToken);
         }
         return new MemoryPage([], null);
