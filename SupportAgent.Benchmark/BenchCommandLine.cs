@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Numerics;
 
 namespace SupportAgent.Benchmark;
 
@@ -148,29 +149,22 @@ internal sealed class BenchCommandLine
         };
     }
 
-    private static Option<int> Int(string name, int defaultValue, int min, int max, string description)
-    {
-        var option = new Option<int>(name) { HelpName = "n", Description = description, DefaultValueFactory = _ => defaultValue };
-        option.Validators.Add(r =>
-        {
-            int value = r.GetValueOrDefault<int>();
-            if (value < min || value > max)
-            {
-                r.AddError($"{name} must be a whole number from {min} to {max}, not {value}.");
-            }
-        });
-        return option;
-    }
+    private static Option<int> Int(string name, int defaultValue, int min, int max, string description) =>
+        Ranged(name, "n", "a whole number", defaultValue, min, max, description);
 
-    private static Option<double> Seconds(string name, double defaultValue, double min, double max, string description)
+    private static Option<double> Seconds(string name, double defaultValue, double min, double max, string description) =>
+        Ranged(name, "s", "a number of seconds", defaultValue, min, max, description);
+
+    private static Option<T> Ranged<T>(string name, string helpName, string kind, T defaultValue, T min, T max, string description)
+        where T : struct, INumber<T>
     {
-        var option = new Option<double>(name) { HelpName = "s", Description = description, DefaultValueFactory = _ => defaultValue };
+        var option = new Option<T>(name) { HelpName = helpName, Description = description, DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(r =>
         {
-            double value = r.GetValueOrDefault<double>();
+            T value = r.GetValueOrDefault<T>();
             if (value < min || value > max)
             {
-                r.AddError($"{name} must be a number of seconds from {min} to {max}, not {value.ToString(CultureInfo.InvariantCulture)}.");
+                r.AddError(string.Create(CultureInfo.InvariantCulture, $"{name} must be {kind} from {min} to {max}, not {value}."));
             }
         });
         return option;
