@@ -84,8 +84,11 @@ public static class ServiceRegistration
 
         services.AddModel();
 
+        services.TryAddSingleton<StorageReachability>(); // on every storage client: one outage, one log line, status 503
         services.AddSingleton<StorageClients>();
         services.AddSingleton<MemoryWriteQueue>();
+        services.AddSingleton<PendingMemoryWrites>();
+        services.AddHostedService(sp => sp.GetRequiredService<PendingMemoryWrites>()); // stops wait for background enqueues
         services.AddSingleton<SystemPrompt>();
         services.AddSingleton<ChatTokenCounter>(); // the tokenizer's tables load once
         services.AddSingleton<ConversationWindow>();

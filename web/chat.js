@@ -131,6 +131,8 @@
       text += " · this exchange will be remembered";
     } else if (metadata.memorySaved === false) {
       text += " · this exchange could not be saved";
+    } else if (metadata.memorySaved === "pending") {
+      text += " · storage is slow: this exchange is still being saved";
     }
     meta.textContent = text;
     meta.classList.toggle("used", metadata.memory === "ok" && used > 0);

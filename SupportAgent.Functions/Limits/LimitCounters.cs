@@ -25,18 +25,23 @@ internal sealed record StoredCounts(LimitCounts Counts, ETag ETag)
 /// <see cref="UserRef.Key"/>: no user id is stored). Every write is conditional (insert, or replace at the ETag read),
 /// so instances that count at the same time never lose each other's counts: the loser gets null and reads again.
 /// </summary>
-public sealed class LimitCounters(StorageClients storage)
+public sealed class LimitCounters
 {
     public const string TableName = "userlimits";
     private const string RowKey = "counts";
 
-    private readonly Lazy<TableClient> _table = new(() => storage.CreateTableServiceClient().GetTableClient(TableName));
-    private volatile bool _tableExists;
+    private readonly Lazy<TableClient> _table;
+    private readonly StorageResource _resource; // created on first use, and again if it goes missing
+
+    public LimitCounters(StorageClients storage)
+    {
+        _table = new(() => storage.CreateTableServiceClient().GetTableClient(TableName));
+        _resource = new StorageResource(ct => _table.Value.CreateIfNotExistsAsync(ct));
+    }
 
     internal async Task<StoredCounts> ReadAsync(string key, CancellationToken cancellationToken)
     {
-        var table = await TableAsync(cancellationToken);
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(key, RowKey, cancellationToken: cancellationToken);
+        var row = await _resource.RunAsync(() => _table.Value.GetEntityIfExistsAsync<TableEntity>(key, RowKey, cancellationToken: cancellationToken), cancellationToken);
         if (!row.HasValue)
         {
             return new StoredCounts(LimitCounts.None, default);
@@ -50,7 +55,6 @@ public sealed class LimitCounters(StorageClients storage)
     /// <summary>Writes <paramref name="counts"/> if the row is still as <paramref name="read"/> found it; null if another writer came first.</summary>
     internal async Task<StoredCounts?> TryWriteAsync(string key, StoredCounts read, LimitCounts counts, CancellationToken cancellationToken)
     {
-        var table = await TableAsync(cancellationToken);
         var entity = new TableEntity(key, RowKey)
         {
             ["Minute"] = counts.Minute,
@@ -60,31 +64,18 @@ public sealed class LimitCounters(StorageClients storage)
         };
         try
         {
-            var response = read.Exists
-                ? await table.UpdateEntityAsync(entity, read.ETag, TableUpdateMode.Replace, cancellationToken)
-                : await table.AddEntityAsync(entity, cancellationToken);
+            var response = await _resource.RunAsync(() => read.Exists
+                ? _table.Value.UpdateEntityAsync(entity, read.ETag, TableUpdateMode.Replace, cancellationToken)
+                : _table.Value.AddEntityAsync(entity, cancellationToken), cancellationToken);
             return new StoredCounts(counts, response.Headers.ETag ?? throw new InvalidOperationException("The table service returned no ETag."));
         }
-        catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
+        catch (RequestFailedException ex) when (ex.Status is 409 or 412 || (ex.Status == 404 && !StorageResource.IsMissing(ex)))
         {
             return null; // added, changed or deleted by someone else since the read
         }
     }
 
     /// <summary>Removes the user's counters ("forget me").</summary>
-    public async Task DeleteAsync(string userId, CancellationToken cancellationToken)
-    {
-        var table = await TableAsync(cancellationToken);
-        await table.DeleteEntityAsync(UserRef.Key(userId), RowKey, ETag.All, cancellationToken);
-    }
-
-    private async Task<TableClient> TableAsync(CancellationToken cancellationToken)
-    {
-        if (!_tableExists)
-        {
-            await _table.Value.CreateIfNotExistsAsync(cancellationToken);
-            _tableExists = true;
-        }
-        return _table.Value;
-    }
+    public Task DeleteAsync(string userId, CancellationToken cancellationToken) =>
+        _resource.RunAsync(() => _table.Value.DeleteEntityAsync(UserRef.Key(userId), RowKey, ETag.All, cancellationToken), cancellationToken);
 }
