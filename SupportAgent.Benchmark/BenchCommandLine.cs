@@ -60,6 +60,8 @@ internal sealed class BenchCommandLine
     };
     private readonly Option<bool> _memoryEval = new("--memory-eval") { Description = "No load: the memory evaluation (scripts/eval-memory.sh)" };
     private readonly Option<bool> _coldStart = new("--cold-start") { Description = "No load scenarios: start the host --starts times (fakes at 0 ms) and report time to listening, to the first reply, and the first chat against a warm one" };
+    private readonly Option<bool> _longConversation = new("--long-conversation") { Description = "No load scenarios: replay a --turns support conversation as useChat sends it (the whole history every turn), with the token budget and sent whole, and report prompt tokens per turn, the total input and the reducer's time per call" };
+    private readonly Option<int> _turns = Int("--turns", Defaults.Turns, 2, 1_000, "--long-conversation: turns of the conversation");
     private readonly Option<int> _starts = Int("--starts", Defaults.Starts, 1, 100, "Cold starts to measure (medians are reported)");
     private readonly Option<int> _warmChats = Int("--warm-chats", Defaults.WarmChats, 2, 1000, "Chats after the first in each start; warm = median of the last half");
     private readonly Option<string?> _selfHostDll = new("--selfhost-dll") { HelpName = "path", Description = "The self host to run (default artifacts/selfhost/SupportAgent.SelfHost.dll, the ReadyToRun publish that scripts/bench.sh makes)" };
@@ -73,7 +75,7 @@ internal sealed class BenchCommandLine
             _scenarios, _clients, _clientsHigh, _zeroClients, _duration, _zeroDuration, _warmup, _jitWarmup, _runs, _quick,
             _modelLatency, _searchLatency, _addLatency, _streamFirstToken, _streamTotal, _slowSearch, _addFail, _searchBudget,
             _drainTimeout, _telemetry, _memoryUsers, _memoryWrites, _selfHostEnv, _output, _combine, _memoryEval, _coldStart,
-            _starts, _warmChats, _selfHostDll, _host, _functionsApp,
+            _starts, _warmChats, _selfHostDll, _host, _functionsApp, _longConversation, _turns,
         };
         _selfHostEnv.Validators.Add(r =>
         {
@@ -138,6 +140,8 @@ internal sealed class BenchCommandLine
             SelfHostEnv = env,
             OutputDir = parse.GetValue(_output) ?? "",
             ColdStart = parse.GetValue(_coldStart),
+            LongConversation = parse.GetValue(_longConversation),
+            Turns = parse.GetValue(_turns),
             Starts = parse.GetValue(_starts),
             WarmChats = parse.GetValue(_warmChats),
             SelfHostDll = parse.GetValue(_selfHostDll) ?? "",

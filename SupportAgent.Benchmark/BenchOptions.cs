@@ -53,6 +53,12 @@ internal sealed record BenchOptions
     /// <summary>--cold-start: no load scenarios; start the self host <see cref="Starts"/> times and time its first minutes.</summary>
     public bool ColdStart { get; init; }
 
+    /// <summary>No load: one long conversation replayed as useChat sends it, with the token budget and sent whole (LongConversation).</summary>
+    public bool LongConversation { get; init; }
+
+    /// <summary>--long-conversation: the turns of the conversation.</summary>
+    public int Turns { get; init; } = 100;
+
     public int Starts { get; init; } = 10;
 
     /// <summary>Chats after the first one in each cold start; the warm latency is the median of the last half of them.</summary>
