@@ -59,6 +59,9 @@ internal sealed record BenchOptions
     /// <summary>--long-conversation: the turns of the conversation.</summary>
     public int Turns { get; init; } = 100;
 
+    /// <summary>--limits: no load scenarios; the per-user limits' added latency and exactness across two self hosts (LimitsBench).</summary>
+    public bool Limits { get; init; }
+
     public int Starts { get; init; } = 10;
 
     /// <summary>Chats after the first one in each cold start; the warm latency is the median of the last half of them.</summary>

@@ -31,6 +31,8 @@ if (commandLine.MemoryEvaluation(parse))
 }
 
 BenchOptions options = commandLine.Bind(parse);
+// --limits: the per-user limits' cost and exactness instead of the scenarios (LimitsBench); the other options apply.
+bool limitsBench = options.Limits;
 
 string root = FindRepoRoot();
 string output = Path.GetFullPath(string.IsNullOrEmpty(options.OutputDir) ? Path.Combine(root, "artifacts", "bench") : options.OutputDir);
@@ -56,6 +58,10 @@ var pids = new PidFile(Path.Combine(Directory.CreateDirectory(Path.Combine(root,
 if (options.LongConversation)
 {
     return await LongConversation.RunAsync(options, pids, output, progress, cts.Token);
+}
+if (limitsBench)
+{
+    return await GuardedAsync(() => LimitsBench.RunAsync(options, pids, progress, cts.Token), () => Task.CompletedTask, progress, cts) ?? 0;
 }
 if (options.ColdStart)
 {

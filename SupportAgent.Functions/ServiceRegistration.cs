@@ -9,6 +9,7 @@ using Polly;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Limits;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.BuiltIn;
 using SupportAgent.Functions.Memory.Mem0;
@@ -42,6 +43,8 @@ public static class ServiceRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryStoreOptions>, MemoryStoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+        services.AddOptions<LimitOptions>().Bind(configuration).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>());
         services.AddOptions<AuthOptions>().Bind(configuration).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>());
 
@@ -82,8 +85,11 @@ public static class ServiceRegistration
 
         services.AddModel();
 
+        services.TryAddSingleton<StorageReachability>(); // on every storage client: one outage, one log line, status 503
         services.AddSingleton<StorageClients>();
         services.AddSingleton<MemoryWriteQueue>();
+        services.AddSingleton<PendingMemoryWrites>();
+        services.AddHostedService(sp => sp.GetRequiredService<PendingMemoryWrites>()); // stops wait for background enqueues
         services.AddSingleton<SystemPrompt>();
         services.AddSingleton<ChatTokenCounter>(); // the tokenizer's tables load once
         services.AddSingleton<ConversationWindow>();
@@ -93,6 +99,8 @@ public static class ServiceRegistration
         services.AddTransient<ChatService>();
         services.AddTransient<MemoryWriter>();
         services.AddSingleton<MemoryErasures>();
+        services.AddSingleton<LimitCounters>();
+        services.AddSingleton<UserLimiter>();
         services.AddTransient<UserMemories>();
 
         // Signed-in users: one service decides who calls the /api/me routes, on both hosts. The token validator (and its

@@ -2,6 +2,7 @@ using System.Text;
 using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.WebJobs;
+using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 using SupportAgent.Functions;
@@ -334,6 +335,15 @@ public static class SelfHostApp
                 : QueueMessageEncoding.Base64;
         }));
         builder.Services.AddSingleton<Microsoft.Azure.WebJobs.ITypeLocator>(new ExplicitTypeLocator(typeof(MemoryWriterJob)));
+
+        // Storage outages: the listener's clients (the WebJobs extension builds them through Microsoft.Extensions.Azure)
+        // carry the app's reachability policy, and its background faults of that kind no longer end the process.
+        // Its own per-poll warning would repeat every few seconds; the policy logs the outage once.
+        builder.Services.AddAzureClients(clients => clients.ConfigureDefaults((o, services) =>
+            o.AddPolicy(services.GetRequiredService<StorageReachability>(), Azure.Core.HttpPipelinePosition.PerCall)));
+        builder.Services.AddSingleton<Microsoft.Azure.WebJobs.Host.Timers.IWebJobsExceptionHandlerFactory, ListenerFaultHandlerFactory>();
+        builder.Logging.AddFilter("Microsoft.Azure.WebJobs.Extensions.Storage.Common.Listeners.QueueListener", LogLevel.Error);
+        builder.Services.AddHostedService<QueueDrainOnStop>();
     }
 }
 

@@ -150,6 +150,15 @@ param memorySearchTimeoutMs int = 1000
 @description('SUPPORT_INSTRUCTIONS: the system prompt. Empty: the app default.')
 param supportInstructions string = ''
 
+@minValue(0)
+@maxValue(100000)
+@description('USER_REQUESTS_PER_MINUTE: chat requests one user may make per UTC minute, counted across all instances in the storage account (0 = no limit).')
+param userRequestsPerMinute int = 20
+
+@minValue(0)
+@description('USER_TOKENS_PER_DAY: model tokens (input + output, as the model reports them) one user may spend per UTC day (0 = no quota).')
+param userTokensPerDay int = 0
+
 // ---------------------------------------------------------------------------------------------------------------
 // Telemetry (docs/telemetry.md): always to the Application Insights made here; optionally to an OTLP collector too
 // ---------------------------------------------------------------------------------------------------------------
@@ -632,6 +641,10 @@ var appSettings = {
   MEMORY_SEARCH_TOP_K: string(memorySearchTopK)
   MEMORY_SEARCH_TIMEOUT_MS: string(memorySearchTimeoutMs)
   SUPPORT_INSTRUCTIONS: supportInstructions
+
+  // Per-user limits (docs/limits.md): counted in the storage account's "userlimits" table.
+  USER_REQUESTS_PER_MINUTE: string(userRequestsPerMinute)
+  USER_TOKENS_PER_DAY: string(userTokensPerDay)
 
   // Signed-in users (/api/me/...). The JWT settings are empty unless authMode=jwt: the app refuses them otherwise.
   AUTH_MODE: authMode

@@ -36,7 +36,7 @@ public sealed class ChatServiceTests : IDisposable
         var recalled = Assert.IsType<MemoriesRecalled>(events[0]);
         Assert.Equal((2, "ok"), (recalled.MemoriesUsed, recalled.Memory));
         Assert.Equal("Let me check order #1234.", string.Concat(events.OfType<ReplyDelta>().Select(d => d.Text)));
-        Assert.Equal(new TurnCompleted("stop", new TokenUsage(120, 8), MemorySaved: true), events[^1]);
+        Assert.Equal(new TurnCompleted("stop", new TokenUsage(120, 8), MemorySaved: MemorySaveState.Saved), events[^1]);
 
         var prompt = Assert.Single(_app.Model.Calls);
         string system = prompt[0].Text;
@@ -63,7 +63,7 @@ public sealed class ChatServiceTests : IDisposable
         var reply = await Chat.RunAsync(Request()).ToReplyAsync();
 
         Assert.Equal("Let me check order #1234.", reply.Message);
-        Assert.Equal((0, "ok", true), (reply.MemoriesUsed, reply.Memory, reply.MemorySaved));
+        Assert.Equal((0, "ok", MemorySaveState.Saved), (reply.MemoriesUsed, reply.Memory, reply.MemorySaved));
         Assert.Equal(new TokenUsage(120, 8), reply.Usage);
         Assert.Equal(reply.ExchangeId, Assert.Single(await _app.QueuedAsync()).Id);
     }
@@ -78,7 +78,7 @@ public sealed class ChatServiceTests : IDisposable
 
         Assert.Equal((0, "unavailable"), (((MemoriesRecalled)events[0]).MemoriesUsed, ((MemoriesRecalled)events[0]).Memory));
         Assert.DoesNotContain("Order #1234 has not arrived", Assert.Single(_app.Model.Calls)[0].Text);
-        Assert.True(((TurnCompleted)events[^1]).MemorySaved);
+        Assert.Equal(MemorySaveState.Saved, ((TurnCompleted)events[^1]).MemorySaved);
         Assert.Single(await _app.QueuedAsync());
     }
 
@@ -165,7 +165,7 @@ public sealed class ChatServiceTests : IDisposable
         var reply = await app.Get<ChatService>().RunAsync(Request()).ToReplyAsync();
 
         Assert.Equal("Let me check order #1234.", reply.Message);
-        Assert.False(reply.MemorySaved);
+        Assert.Equal(MemorySaveState.NotSaved, reply.MemorySaved);
         Assert.Contains(app.Logs.GetSnapshot(), r => r.Message.Contains(reply.ExchangeId, StringComparison.Ordinal));
     }
 }

@@ -13,7 +13,8 @@ namespace SupportAgent.Functions.Tests.Support;
 public sealed class Azurite : IDisposable
 {
     private static readonly Lazy<Azurite> Shared = new(StartNew, LazyThreadSafetyMode.ExecutionAndPublication);
-    private readonly Process? _process;
+    private Process? _process;
+    private (int Blob, int Queue, int Table)? _ports;
 
     private Azurite(string connectionString, Process? process)
     {
@@ -38,6 +39,40 @@ public sealed class Azurite : IDisposable
             return new Azurite(external, null);
         }
 
+        int blobPort = Loopback.FreePort(), queuePort = Loopback.FreePort(), tablePort = Loopback.FreePort();
+        return new Azurite(Loopback.AzuriteConnectionString(blobPort, queuePort, tablePort), Launch(blobPort, queuePort, tablePort))
+        {
+            _ports = (blobPort, queuePort, tablePort),
+        };
+    }
+
+    /// <summary>Stops this (own) Azurite, as an outage would: its ports refuse connections until <see cref="Restart"/>.</summary>
+    public void Stop()
+    {
+        Stop(_process ?? throw new InvalidOperationException("Only an Azurite this test run started can be stopped."));
+    }
+
+    /// <summary>Starts it again on the same ports, empty (it keeps everything in memory): a restarted emulator, a fresh account.</summary>
+    public void Restart()
+    {
+        var (blob, queue, table) = _ports ?? throw new InvalidOperationException("Only an Azurite this test run started can be restarted.");
+        _process = Launch(blob, queue, table);
+    }
+
+    /// <summary>Freezes it (SIGSTOP): connections are accepted and then nothing answers, until <see cref="Thaw"/>.</summary>
+    public void Freeze() => Signal("STOP");
+
+    public void Thaw() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("Only an Azurite this test run started can be signalled.");
+        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString()]);
+        kill.WaitForExit();
+    }
+
+    private static Process Launch(int blobPort, int queuePort, int tablePort)
+    {
         string script = Path.Combine(RepoPaths.Root, "node_modules", "azurite", "dist", "src", "azurite.js");
         if (!File.Exists(script))
         {
@@ -45,7 +80,6 @@ public sealed class Azurite : IDisposable
                 $"Azurite is not installed ({script} is missing). Run 'npm ci' in {RepoPaths.Root}, or use the README's test command (scripts/test.sh), which does it.");
         }
 
-        int blobPort = Loopback.FreePort(), queuePort = Loopback.FreePort(), tablePort = Loopback.FreePort();
         var start = new ProcessStartInfo("node")
         {
             RedirectStandardInput = true, // held open until this process ends; see azurite-host.js
@@ -81,7 +115,7 @@ public sealed class Azurite : IDisposable
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(process);
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!(Loopback.IsListening(queuePort) && Loopback.IsListening(blobPort)))
+        while (!(Loopback.IsListening(queuePort) && Loopback.IsListening(blobPort) && Loopback.IsListening(tablePort)))
         {
             if (process.HasExited)
             {
@@ -95,7 +129,7 @@ public sealed class Azurite : IDisposable
             Thread.Sleep(50); // polling a port; not test synchronisation
         }
 
-        return new Azurite(Loopback.AzuriteConnectionString(blobPort, queuePort, tablePort), process);
+        return process;
     }
 
     public void Dispose()

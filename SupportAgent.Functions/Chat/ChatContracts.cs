@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using SupportAgent.Functions.Conversation;
+using SupportAgent.Functions.Memory;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -37,6 +38,6 @@ public sealed record ChatReply(
     [property: JsonPropertyName("message")] string Message,
     [property: JsonPropertyName("memoriesUsed")] int MemoriesUsed,
     [property: JsonPropertyName("memory")] string Memory,
-    [property: JsonPropertyName("memorySaved")] bool MemorySaved,
+    [property: JsonPropertyName("memorySaved")] MemorySaveState MemorySaved,
     [property: JsonPropertyName("exchangeId")] string ExchangeId,
     [property: JsonPropertyName("usage")] TokenUsage? Usage = null);

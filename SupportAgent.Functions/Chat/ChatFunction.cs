@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Limits;
 using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Chat;
@@ -47,6 +48,10 @@ public sealed partial class ChatFunction(ChatService chat, PromptBudget promptBu
             return UiMessageStreamResult.IsWanted(req, request!)
                 ? await UiMessageStreamResult.StartAsync(turn, logger, callerGone.Token)
                 : new OkObjectResult(await turn.ToReplyAsync(callerGone.Token));
+        }
+        catch (LimitExceededException ex)
+        {
+            return ChatProblems.Limited(ex, req.HttpContext.Response); // counted and logged by the limiter and the turn
         }
         catch (ModelException ex) when (ex.ContextWindow is { } window)
         {

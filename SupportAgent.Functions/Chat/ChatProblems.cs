@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using SupportAgent.Functions.Http;
+using SupportAgent.Functions.Limits;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -29,6 +30,37 @@ public static class ChatProblems
         }
         return ProblemResult.From(new ProblemDetails { Status = status, Title = title, Detail = detail });
     }
+
+    /// <summary>
+    /// 429 for a per-user limit, with Retry-After and a detail that says when to try again; <c>reason</c> (rate or quota)
+    /// and <c>retryAfterSeconds</c> are there for a client that wants to show a countdown.
+    /// </summary>
+    public static ObjectResult Limited(LimitExceededException ex, HttpResponse response)
+    {
+        int seconds = ex.RetryAfterSeconds;
+        response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string detail = ex.Reason == LimitReasons.Quota
+            ? $"You have used today's allowance of {ex.Limit:N0} tokens. You can chat again after midnight UTC, in {Wait(seconds)}."
+            : $"You have sent {ex.Limit} messages in this minute, the most allowed. Please wait {Wait(seconds)} before sending another.";
+        var problem = new ProblemDetails
+        {
+            Status = StatusCodes.Status429TooManyRequests,
+            Title = ex.Reason == LimitReasons.Quota ? "Daily usage limit reached." : "Too many messages.",
+            Detail = detail,
+            Type = "https://www.rfc-editor.org/rfc/rfc6585#section-4",
+        };
+        problem.Extensions["reason"] = ex.Reason;
+        problem.Extensions["retryAfterSeconds"] = seconds;
+        return ProblemResult.From(problem);
+    }
+
+    private static string Wait(int seconds) => seconds switch
+    {
+        1 => "1 second",
+        < 120 => $"{seconds} seconds",
+        < 7200 => $"{(seconds + 59) / 60} minutes",
+        _ => $"{seconds / 3600} hours {(seconds % 3600 + 59) / 60} minutes",
+    };
 
     /// <summary>The status and the words a user sees for a model failure; a stream that already began sends the detail in its error event.</summary>
     public static (int Status, string Title, string Detail) ModelFailureText(ModelFailure failure) => failure switch

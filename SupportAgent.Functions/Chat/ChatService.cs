@@ -4,6 +4,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Limits;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Telemetry;
 
@@ -23,6 +24,8 @@ public sealed partial class ChatService(
     SystemPrompt systemPrompt,
     IChatClient model,
     MemoryWriteQueue queue,
+    UserLimiter limiter,
+    PendingMemoryWrites pendingWrites,
     SupportAgentMetrics metrics,
     TimeProvider timeProvider,
     ILogger<ChatService> logger)
@@ -30,6 +33,12 @@ public sealed partial class ChatService(
     // How long queueing may take once the reply exists; not tied to the client's connection, so an exchange the
     // model already answered is still remembered when the client hangs up.
     private static readonly TimeSpan EnqueueTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long the reply waits for its enqueue (normally tens of milliseconds). When storage is slower the reply goes
+    /// out saying "pending" and the enqueue finishes in the background (<see cref="PendingMemoryWrites"/>).
+    /// </summary>
+    internal static readonly TimeSpan EnqueueReplyBudget = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The turn's events. Everything up to the model's first text happens within the first event's read, so a failure
@@ -63,7 +72,7 @@ public sealed partial class ChatService(
         {
             // Recall, the model call and its first text all run while this turn's span is the current one.
             // Sized to their share of the prompt budget: a long memory must not push the conversation out.
-            var memories = memoryShare.Fit(await Watch(recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken)));
+            var memories = memoryShare.Fit(await Watch(AdmittedRecallAsync(request, cancellationToken)));
             turn.Recalled(memories);
             stream = await Watch(ModelStream.StartAsync(model, () => ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken));
 
@@ -74,10 +83,12 @@ public sealed partial class ChatService(
                 yield return new ReplyDelta(text);
             }
 
-            bool saved;
+            MemorySaveState saved;
             using (turn.AsCurrent()) // after a yield the caller's context is current again; the enqueue belongs to this turn
             {
+                var counted = limiter.RecordUsageAsync(request.UserId, TokenUsage.From(stream.Usage) is { } used ? used.InputTokens + used.OutputTokens : 0);
                 saved = await QueueAsync(request, exchangeId, reply.ToString());
+                await counted; // overlapped with the enqueue; never throws
             }
             completed = true;
             turn.Succeeded();
@@ -167,6 +178,41 @@ public sealed partial class ChatService(
         public ValueTask DisposeAsync() => updates.DisposeAsync();
     }
 
+    /// <summary>
+    /// The user's limits checked, and their memories recalled. The count is written while the memory search runs, when
+    /// this instance's view of the user has room; when it has none, the refusal is awaited first, so a refused request
+    /// searches nothing. A refusal cancels a search already started and drops what it found: nothing of a refused request
+    /// reaches the model or the queue (<see cref="LimitExceededException"/>, before the first event).
+    /// </summary>
+    private async Task<RecalledMemories> AdmittedRecallAsync(ChatRequest request, CancellationToken cancellationToken)
+    {
+        var limit = limiter.Check(request.UserId, cancellationToken);
+        if (!limit.MayOverlap)
+        {
+            await limit.Decision;
+        }
+        using var searchCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var search = recall.RecallAsync(request.UserId, request.LastUserMessage, searchCancel.Token);
+        try
+        {
+            await limit.Decision;
+        }
+        catch
+        {
+            await searchCancel.CancelAsync();
+            try
+            {
+                await search;
+            }
+            catch (OperationCanceledException)
+            {
+                // dropped with the request
+            }
+            throw;
+        }
+        return await search;
+    }
+
     /// <summary>The app's system prompt, then the conversation; a client can only send user and assistant turns.</summary>
     internal static List<ChatMessage> ModelMessages(string systemPrompt, IReadOnlyList<ChatTurn> conversation)
     {
@@ -186,9 +232,28 @@ public sealed partial class ChatService(
         request.ReceivedAt is null ? request with { ReceivedAt = timeProvider.GetUtcNow() } : request;
 
     /// <summary>The new exchange (the user turns since the last reply, then this reply) onto the memory queue.</summary>
-    private Task<bool> QueueAsync(ChatRequest request, string exchangeId, string reply) =>
-        TryEnqueueAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt!.Value,
+    private Task<MemorySaveState> QueueAsync(ChatRequest request, string exchangeId, string reply) =>
+        EnqueueWithinBudgetAsync(new MemoryWriteMessage(MemoryWriteMessage.CurrentVersion, exchangeId, request.UserId, request.ReceivedAt!.Value,
             [.. request.NewUserTurns, new ChatTurn(ChatTurn.Assistant, reply)]));
+
+    /// <summary>Waits for the enqueue at most <see cref="EnqueueReplyBudget"/>; a slower one goes on in the background.</summary>
+    private async Task<MemorySaveState> EnqueueWithinBudgetAsync(MemoryWriteMessage message)
+    {
+        var enqueue = TryEnqueueAsync(message);
+        if (!enqueue.IsCompleted)
+        {
+            using var budget = new CancellationTokenSource();
+            var expired = Task.Delay(EnqueueReplyBudget, timeProvider, budget.Token);
+            if (await Task.WhenAny(enqueue, expired) != enqueue)
+            {
+                pendingWrites.Track(enqueue);
+                LogQueuePending(logger, message.Id, UserRef.For(message.UserId), EnqueueReplyBudget.TotalMilliseconds);
+                return MemorySaveState.Pending;
+            }
+            await budget.CancelAsync();
+        }
+        return await enqueue ? MemorySaveState.Saved : MemorySaveState.NotSaved;
+    }
 
     private async Task<bool> TryEnqueueAsync(MemoryWriteMessage message)
     {
@@ -202,6 +267,12 @@ public sealed partial class ChatService(
             }
             return true;
         }
+        catch (Exception ex) when (Storage.StorageReachability.IsTransient(ex))
+        {
+            // An outage or throttling: StorageReachability has said so once; a stack trace per chat would add nothing.
+            LogQueueUnavailable(logger, message.Id, UserRef.For(message.UserId), queue.QueueName, (ex as Azure.RequestFailedException)?.Status ?? 0);
+            return false;
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             LogQueueFailed(logger, ex, message.Id, UserRef.For(message.UserId), queue.QueueName);
@@ -209,8 +280,14 @@ public sealed partial class ChatService(
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exchange {ExchangeId} of {UserRef}: storage took longer than {BudgetMs} ms to queue it; the reply says \"pending\" and the enqueue goes on in the background")]
+    private static partial void LogQueuePending(ILogger logger, string exchangeId, string userRef, double budgetMs);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Exchange {ExchangeId} of {UserRef} queued for memory ({TurnCount} turns, in blob: {InBlob})")]
     private static partial void LogQueued(ILogger logger, string exchangeId, string userRef, int turnCount, bool inBlob);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef} could not be queued on {Queue}: storage is unavailable (HTTP {Status}); the reply was sent but this exchange will not be remembered")]
+    private static partial void LogQueueUnavailable(ILogger logger, string exchangeId, string userRef, string queue, int status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Exchange {ExchangeId} of {UserRef} could not be queued on {Queue}; the reply was sent but this exchange will not be remembered")]
     private static partial void LogQueueFailed(ILogger logger, Exception exception, string exchangeId, string userRef, string queue);

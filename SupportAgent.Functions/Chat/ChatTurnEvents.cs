@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.AI;
+using SupportAgent.Functions.Memory;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -21,7 +22,7 @@ public sealed record ReplyDelta(string Text) : ChatTurnEvent;
 /// The reply is complete: why the model stopped (<see cref="FinishReasons"/>), the token usage it reported, and whether
 /// the exchange was queued for memory.
 /// </summary>
-public sealed record TurnCompleted(string FinishReason, TokenUsage? Usage, bool MemorySaved) : ChatTurnEvent;
+public sealed record TurnCompleted(string FinishReason, TokenUsage? Usage, MemorySaveState MemorySaved) : ChatTurnEvent;
 
 /// <summary>The tokens the model reported for one reply: what it read (the prompt) and what it wrote.</summary>
 public sealed record TokenUsage(

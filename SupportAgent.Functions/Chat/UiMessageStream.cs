@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
+using SupportAgent.Functions.Memory;
 
 namespace SupportAgent.Functions.Chat;
 
@@ -119,7 +120,7 @@ public sealed partial class UiMessageStreamResult : IActionResult
             if (error is not null)
             {
                 yield return new UiChunk("error") { ErrorText = error };
-                yield return new UiChunk("finish") { FinishReason = FinishReasons.Error, MessageMetadata = metadata! with { MemorySaved = false } };
+                yield return new UiChunk("finish") { FinishReason = FinishReasons.Error, MessageMetadata = metadata! with { MemorySaved = MemorySaveState.NotSaved } };
                 break;
             }
             switch (e)
@@ -217,7 +218,7 @@ internal sealed record UiChunk(string Type)
 /// The JSON reply's fields besides the message, as the streamed message's metadata (memorySaved and usage only on
 /// <c>finish</c>).
 /// </summary>
-public sealed record ChatStreamMetadata(int MemoriesUsed, string Memory, bool? MemorySaved, string ExchangeId)
+public sealed record ChatStreamMetadata(int MemoriesUsed, string Memory, MemorySaveState? MemorySaved, string ExchangeId)
 {
     public TokenUsage? Usage { get; init; }
 }

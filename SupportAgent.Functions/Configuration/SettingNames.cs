@@ -31,6 +31,10 @@ public static class SettingNames
     public const string MemorySearchTimeoutMs = "MEMORY_SEARCH_TIMEOUT_MS";
     public const string SupportInstructions = "SUPPORT_INSTRUCTIONS";
 
+    /// <summary>Per-user limits, shared by every instance through the storage account (0 = off).</summary>
+    public const string UserRequestsPerMinute = "USER_REQUESTS_PER_MINUTE";
+    public const string UserTokensPerDay = "USER_TOKENS_PER_DAY";
+
     /// <summary>Who the signed-in user of the /api/me routes is: none, appservice (Easy Auth headers) or jwt (bearer tokens).</summary>
     public const string AuthMode = "AUTH_MODE";
     public const string AuthJwtAuthority = "AUTH_JWT_AUTHORITY";
@@ -69,6 +73,7 @@ public static class SettingNames
         AzureOpenAiEndpoint, AzureOpenAiDeployment, AzureOpenAiApiKey,
         MemoryStore, Mem0Api, Mem0ApiKey, Mem0BaseUrl,
         MemoryQueueName, MemorySearchTopK, MemorySearchTimeoutMs, SupportInstructions,
+        UserRequestsPerMinute, UserTokensPerDay,
         AuthMode, AuthJwtAuthority, AuthJwtAudience,
         Storage, StorageAccountName, StorageQueueServiceUri, StorageBlobServiceUri, StorageTableServiceUri, StorageCredential, StorageClientId,
         ApplicationInsightsConnectionString, ApplicationInsightsAuthenticationString, OtlpEndpoint, OtlpProtocol, TelemetryDisabled,

@@ -14,6 +14,9 @@ public sealed record MemoryItem(string Id, string Memory, double? Score = null, 
     /// </summary>
     public string? SupersededBy { get; init; }
 
+    /// <summary>The exchange it was written from, when the store records it (both do: a row column, Mem0's metadata).</summary>
+    public string? ExchangeId { get; init; }
+
     /// <summary>The store's own time of what it holds: when it was last updated, else when it was said. The prompt dates memories by it.</summary>
     public DateTimeOffset? SaidAt => UpdatedAt ?? CreatedAt;
 }

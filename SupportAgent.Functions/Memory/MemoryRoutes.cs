@@ -63,9 +63,12 @@ public static partial class MemoryRoutes
         {
             return await action();
         }
-        catch (Exception ex) when (ex is MemoryStoreException or RequestFailedException or HttpRequestException or TimeoutException)
+        catch (Exception ex) when (ex is MemoryStoreException or RequestFailedException or HttpRequestException or TimeoutException
+                                   || Storage.StorageReachability.IsTransient(ex))
         {
-            // MemoryStoreException from the store; RequestFailedException from the erasure table of "forget me".
+            // MemoryStoreException from the store; RequestFailedException from the erasure table of "forget me" (an
+            // unreachable account is one too, status 503: StorageReachability); an AggregateException of spent retries
+            // only from a client built without that policy.
             int status = (ex as MemoryStoreException)?.Status ?? (ex as RequestFailedException)?.Status ?? 0;
             bool transient = ex is not MemoryStoreException { IsTransient: false };
             LogStoreFailed(logger, operation, status, ex.GetType().Name);

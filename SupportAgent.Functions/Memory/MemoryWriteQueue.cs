@@ -21,8 +21,8 @@ public sealed class MemoryWriteQueue
     private readonly QueueClient _poison;
     private readonly BlobContainerClient _payloads;
     private readonly string _storageSetting;
-    private volatile bool _queueExists;
-    private volatile bool _containerExists;
+    private readonly StorageResource _queueResource;
+    private readonly StorageResource _containerResource;
 
     public MemoryWriteQueue(StorageClients storage, IOptions<MemoryOptions> options)
         : this(storage.CreateQueueServiceClient(), storage.CreateBlobServiceClient(), options, storage.SettingName)
@@ -36,6 +36,8 @@ public sealed class MemoryWriteQueue
         _poison = queues.GetQueueClient(options.Value.PoisonQueueName);
         _payloads = blobs.GetBlobContainerClient(options.Value.PayloadContainerName);
         _storageSetting = storageSetting;
+        _queueResource = new StorageResource(ct => _queue.CreateIfNotExistsAsync(cancellationToken: ct));
+        _containerResource = new StorageResource(ct => _payloads.CreateIfNotExistsAsync(cancellationToken: ct));
     }
 
     public string QueueName => _queue.Name;
@@ -54,16 +56,14 @@ public sealed class MemoryWriteQueue
         try
         {
             await Task.WhenAll(
-                _queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+                _queueResource.EnsureAsync(cancellationToken),
                 _poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
-                _payloads.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
+                _containerResource.EnsureAsync(cancellationToken));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             throw StorageUnavailableException.From(ex, _queue.Uri, _storageSetting);
         }
-        _queueExists = true;
-        _containerExists = true;
     }
 
     /// <summary>
@@ -127,30 +127,10 @@ public sealed class MemoryWriteQueue
 
     private async Task UploadPayloadAsync(string blobName, byte[] payload, CancellationToken cancellationToken)
     {
-        if (!_containerExists)
-        {
-            await _payloads.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            _containerExists = true;
-        }
-        await _payloads.GetBlobClient(blobName).UploadAsync(new BinaryData(payload), overwrite: true, cancellationToken);
+        await _containerResource.RunAsync(
+            () => _payloads.GetBlobClient(blobName).UploadAsync(new BinaryData(payload), overwrite: true, cancellationToken), cancellationToken);
     }
 
-    private async Task WithQueueAsync(Func<Task> send)
-    {
-        if (!_queueExists)
-        {
-            await _queue.CreateIfNotExistsAsync();
-            _queueExists = true;
-        }
-        try
-        {
-            await send();
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            // Someone deleted the queue since we created it: create it again, once.
-            await _queue.CreateIfNotExistsAsync();
-            await send();
-        }
-    }
+    /// <summary>Sends; a queue deleted since it was created (or never there) is created again, once, and the send repeated.</summary>
+    private Task WithQueueAsync(Func<Task> send) => _queueResource.RunAsync(send, CancellationToken.None);
 }

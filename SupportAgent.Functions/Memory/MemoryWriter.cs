@@ -131,13 +131,15 @@ public sealed partial class MemoryWriter(
             await store.AddAsync(new MemoryExchange(message.Id, message.UserId, message.CreatedAt, turns), cancellationToken);
             LogWritten(logger, message.Id, userRef, turns.Count);
 
-            if (await IsForgottenAsync(message, cancellationToken))
+            if (await erasures.ForgottenAtAsync(message.UserId, cancellationToken) is { } forgottenAt && message.CreatedAt <= forgottenAt)
             {
                 // The user was forgotten while this write was in flight: the store's delete may have run before the
-                // write landed, so delete again. (Should this delete fail, the retry drops the exchange without
+                // write landed, so delete again, but only what the erasure covers: this exchange's memories and
+                // anything dated before the erasure. Not everything: an exchange made after the forget may have been
+                // written meanwhile, and it must stay. (Should this delete fail, the retry drops the exchange without
                 // deleting; the warning above names it for an operator's erasure.)
                 LogForgottenDuringWrite(logger, message.Id, userRef);
-                await store.DeleteAllAsync(message.UserId, cancellationToken);
+                await DeleteForgottenAsync(message, forgottenAt, cancellationToken);
             }
         }
         catch (MemoryStoreException ex)
@@ -167,6 +169,25 @@ public sealed partial class MemoryWriter(
         // After the write: a retry of this message (at-least-once) must still find its payload until it is done.
         await DeletePayloadAsync(message, cancellationToken);
         return WriteOutcomes.Written;
+    }
+
+    private async Task DeleteForgottenAsync(MemoryWriteMessage message, DateTimeOffset forgottenAt, CancellationToken cancellationToken)
+    {
+        var doomed = new List<string>();
+        string? next = null;
+        do
+        {
+            var page = await store.ListAsync(message.UserId, UserMemories.MaxPageSize, next, cancellationToken);
+            doomed.AddRange(page.Items
+                .Where(m => m.ExchangeId == message.Id || (m.CreatedAt ?? DateTimeOffset.MinValue) <= forgottenAt)
+                .Select(m => m.Id));
+            next = page.Next;
+        }
+        while (next is not null);
+        foreach (string id in doomed)
+        {
+            await store.DeleteAsync(message.UserId, id, cancellationToken);
+        }
     }
 
     private async Task<bool> IsForgottenAsync(MemoryWriteMessage message, CancellationToken cancellationToken) =>

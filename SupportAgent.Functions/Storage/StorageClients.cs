@@ -8,8 +8,11 @@ using Microsoft.Extensions.Options;
 namespace SupportAgent.Functions.Storage;
 
 /// <summary>Azure SDK clients for the app's storage account, built from <see cref="StorageOptions"/>.</summary>
-public sealed class StorageClients(IOptions<StorageOptions> options)
+public sealed class StorageClients(IOptions<StorageOptions> options, StorageReachability? reachability = null)
 {
+    /// <summary>The policy every client here carries (the self host adds it to the queue listener's clients too).</summary>
+    public StorageReachability? Reachability => reachability;
+
     private readonly Lazy<TokenCredential> _credential = new(() => new DefaultAzureCredential(new DefaultAzureCredentialOptions
     {
         // A user-assigned identity is named by client id, exactly as the Functions runtime reads AzureWebJobsStorage__clientId.
@@ -72,8 +75,12 @@ public sealed class StorageClients(IOptions<StorageOptions> options)
     /// The chat reply waits for the enqueue, so storage trouble must fail fast (a few quick retries, about half a
     /// second when storage refuses connections) instead of the SDK default of several seconds of backoff.
     /// </summary>
-    private static void ConfigureRetry(ClientOptions options)
+    private void ConfigureRetry(ClientOptions options)
     {
+        if (reachability is not null)
+        {
+            options.AddPolicy(reachability, HttpPipelinePosition.PerCall); // per call: it sees what is left after the retries
+        }
         options.Retry.MaxRetries = 2;
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.Delay = TimeSpan.FromMilliseconds(100);

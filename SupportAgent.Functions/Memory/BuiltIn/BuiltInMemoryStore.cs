@@ -39,7 +39,10 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     private readonly Lazy<TableClient> _table = new(() => storage.CreateTableServiceClient().GetTableClient(TableName));
     private readonly MemoryIndexCache _cache = cache;
     private readonly SemaphoreSlim _writes = new(WriteConcurrency, WriteConcurrency);
-    private volatile bool _tableExists;
+    private StorageResource? _tableResource;
+
+    /// <summary>The table, created on first use and again if it goes missing under this instance.</summary>
+    private StorageResource TableResource => LazyInitializer.EnsureInitialized(ref _tableResource, () => new StorageResource(ct => _table.Value.CreateIfNotExistsAsync(ct)));
 
     public MemoryRanking Ranking { get; init; } = MemoryRanking.Default;
 
@@ -50,21 +53,21 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
     public int Capacity { get; init; } = DefaultCapacity;
 
     public Task<IReadOnlyList<MemoryItem>> SearchAsync(string userId, string query, int topK, CancellationToken cancellationToken) =>
-        FailuresAsMemoryStoreException("search", () => SearchCoreAsync(userId, query, topK, cancellationToken), cancellationToken);
+        FailuresAsMemoryStoreException("search", () => TableResource.RunAsync(() => SearchCoreAsync(userId, query, topK, cancellationToken), cancellationToken), cancellationToken);
 
     public Task AddAsync(MemoryExchange exchange, CancellationToken cancellationToken) =>
-        FailuresAsMemoryStoreException("add", async () => { await AddCoreAsync(exchange, cancellationToken); return true; }, cancellationToken);
+        FailuresAsMemoryStoreException("add", async () => { await TableResource.RunAsync(() => AddCoreAsync(exchange, cancellationToken), cancellationToken); return true; }, cancellationToken);
 
     /// <summary>Newest first; <paramref name="next"/> is the table service's continuation token.</summary>
     public Task<MemoryPage> ListAsync(string userId, int pageSize, string? next, CancellationToken cancellationToken) =>
-        FailuresAsMemoryStoreException("list", () => ListCoreAsync(userId, pageSize, next, cancellationToken), cancellationToken);
+        FailuresAsMemoryStoreException("list", () => TableResource.RunAsync(() => ListCoreAsync(userId, pageSize, next, cancellationToken), cancellationToken), cancellationToken);
 
     /// <summary>The id is a row key inside this user's own partition, so another user's id never names anything here.</summary>
     public Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken) =>
-        FailuresAsMemoryStoreException("delete", () => DeleteCoreAsync(userId, memoryId, cancellationToken), cancellationToken);
+        FailuresAsMemoryStoreException("delete", () => TableResource.RunAsync(() => DeleteCoreAsync(userId, memoryId, cancellationToken), cancellationToken), cancellationToken);
 
     public Task DeleteAllAsync(string userId, CancellationToken cancellationToken) =>
-        FailuresAsMemoryStoreException("delete-all", async () => { await DeleteAllCoreAsync(userId, cancellationToken); return true; }, cancellationToken);
+        FailuresAsMemoryStoreException("delete-all", async () => { await TableResource.RunAsync(() => DeleteAllCoreAsync(userId, cancellationToken), cancellationToken); return true; }, cancellationToken);
 
     /// <summary>The embedding model loaded (and started loading, if nothing had yet); at once for a generator that needs no loading.</summary>
     public Task WhenReadyAsync() => embeddings is MiniLmEmbeddingGenerator model ? model.WhenLoadedAsync() : Task.CompletedTask;
@@ -192,6 +195,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
             return new MemoryPage(page.Values.Select(r => new MemoryItem(r.RowKey, r.Memory, null, r.CreatedAt)
             {
                 SupersededBy = chains.ReplacedBy(r.RowKey),
+                ExchangeId = r.ExchangeId,
             }).ToArray(), page.ContinuationToken);
         }
         return new MemoryPage([], null);
@@ -405,11 +409,7 @@ public sealed class BuiltInMemoryStore(StorageClients storage, IEmbeddingGenerat
 
     private async Task<TableClient> TableAsync(CancellationToken cancellationToken)
     {
-        if (!_tableExists)
-        {
-            await _table.Value.CreateIfNotExistsAsync(cancellationToken);
-            _tableExists = true;
-        }
+        await TableResource.EnsureAsync(cancellationToken);
         return _table.Value;
     }
 

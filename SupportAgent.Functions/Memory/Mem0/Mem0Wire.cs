@@ -85,7 +85,10 @@ internal static class Mem0Results
         }
         string id = StringProperty(element, "id") ?? "";
         double? score = element.TryGetProperty("score", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : null;
-        return new MemoryItem(id, text, score, TimeProperty(element, "created_at")) { UpdatedAt = TimeProperty(element, "updated_at") };
+        string? exchangeId = element.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+            ? StringProperty(metadata, "exchange_id")
+            : null;
+        return new MemoryItem(id, text, score, TimeProperty(element, "created_at")) { UpdatedAt = TimeProperty(element, "updated_at"), ExchangeId = exchangeId };
     }
 
     /// <summary>An ISO 8601 time (Mem0 writes them with or without an offset; without one it is UTC); null when absent or unreadable.</summary>
