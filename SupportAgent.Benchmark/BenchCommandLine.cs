@@ -60,10 +60,10 @@ internal sealed class BenchCommandLine
         AllowMultipleArgumentsPerToken = true,
     };
     private readonly Option<bool> _memoryEval = new("--memory-eval") { Description = "No load: the memory evaluation (scripts/eval-memory.sh)" };
+    private readonly Option<bool> _limits = new("--limits") { Description = "No load scenarios: the per-user limits' added latency p50/p99 at --clients and --clients-high clients (limits off vs on, --runs times) and their exactness across two self hosts on one Azurite (docs/limits.md)" };
     private readonly Option<bool> _coldStart = new("--cold-start") { Description = "No load scenarios: start the host --starts times (fakes at 0 ms) and report time to listening, to the first reply, and the first chat against a warm one" };
     private readonly Option<bool> _longConversation = new("--long-conversation") { Description = "No load scenarios: replay a --turns support conversation as useChat sends it (the whole history every turn), with the token budget and sent whole, and report prompt tokens per turn, the total input and the reducer's time per call" };
     private readonly Option<int> _turns = Int("--turns", Defaults.Turns, 2, 1_000, "--long-conversation: turns of the conversation");
-    private readonly Option<bool> _limits = new("--limits") { Description = "No load scenarios: the per-user limits' added latency p50/p99 at --clients and --clients-high clients (limits off vs on, --runs times) and exactness across two self hosts on one Azurite (USER_REQUESTS_PER_MINUTE=20, concurrent bursts)" };
     private readonly Option<int> _starts = Int("--starts", Defaults.Starts, 1, 100, "Cold starts to measure (medians are reported)");
     private readonly Option<int> _warmChats = Int("--warm-chats", Defaults.WarmChats, 2, 1000, "Chats after the first in each start; warm = median of the last half");
     private readonly Option<string?> _selfHostDll = new("--selfhost-dll") { HelpName = "path", Description = "The self host to run (default artifacts/selfhost/SupportAgent.SelfHost.dll, the ReadyToRun publish that scripts/bench.sh makes)" };
@@ -104,6 +104,7 @@ internal sealed class BenchCommandLine
     public IReadOnlyList<string>? CombineFiles(ParseResult parse) => parse.GetResult(_combine) is null ? null : parse.GetValue(_combine) ?? [];
 
     public bool MemoryEvaluation(ParseResult parse) => parse.GetValue(_memoryEval);
+
 
     public BenchOptions Bind(ParseResult parse)
     {
