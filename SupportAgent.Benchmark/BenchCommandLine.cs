@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Numerics;
 
 namespace SupportAgent.Benchmark;
 
@@ -60,6 +61,7 @@ internal sealed class BenchCommandLine
     };
     private readonly Option<bool> _memoryEval = new("--memory-eval") { Description = "No load: the memory evaluation (scripts/eval-memory.sh)" };
     private readonly Option<bool> _coldStart = new("--cold-start") { Description = "No load scenarios: start the host --starts times (fakes at 0 ms) and report time to listening, to the first reply, and the first chat against a warm one" };
+    private readonly Option<bool> _limits = new("--limits") { Description = "No load scenarios: the per-user limits' added latency p50/p99 at --clients and --clients-high clients (limits off vs on, --runs times) and exactness across two self hosts on one Azurite (USER_REQUESTS_PER_MINUTE=20, concurrent bursts)" };
     private readonly Option<int> _starts = Int("--starts", Defaults.Starts, 1, 100, "Cold starts to measure (medians are reported)");
     private readonly Option<int> _warmChats = Int("--warm-chats", Defaults.WarmChats, 2, 1000, "Chats after the first in each start; warm = median of the last half");
     private readonly Option<string?> _selfHostDll = new("--selfhost-dll") { HelpName = "path", Description = "The self host to run (default artifacts/selfhost/SupportAgent.SelfHost.dll, the ReadyToRun publish that scripts/bench.sh makes)" };
@@ -72,7 +74,7 @@ internal sealed class BenchCommandLine
         {
             _scenarios, _clients, _clientsHigh, _zeroClients, _duration, _zeroDuration, _warmup, _jitWarmup, _runs, _quick,
             _modelLatency, _searchLatency, _addLatency, _streamFirstToken, _streamTotal, _slowSearch, _addFail, _searchBudget,
-            _drainTimeout, _telemetry, _memoryUsers, _memoryWrites, _selfHostEnv, _output, _combine, _memoryEval, _coldStart,
+            _drainTimeout, _telemetry, _memoryUsers, _memoryWrites, _selfHostEnv, _output, _combine, _memoryEval, _coldStart, _limits,
             _starts, _warmChats, _selfHostDll, _host, _functionsApp,
         };
         _selfHostEnv.Validators.Add(r =>
@@ -138,6 +140,7 @@ internal sealed class BenchCommandLine
             SelfHostEnv = env,
             OutputDir = parse.GetValue(_output) ?? "",
             ColdStart = parse.GetValue(_coldStart),
+            Limits = parse.GetValue(_limits),
             Starts = parse.GetValue(_starts),
             WarmChats = parse.GetValue(_warmChats),
             SelfHostDll = parse.GetValue(_selfHostDll) ?? "",
@@ -146,29 +149,22 @@ internal sealed class BenchCommandLine
         };
     }
 
-    private static Option<int> Int(string name, int defaultValue, int min, int max, string description)
-    {
-        var option = new Option<int>(name) { HelpName = "n", Description = description, DefaultValueFactory = _ => defaultValue };
-        option.Validators.Add(r =>
-        {
-            int value = r.GetValueOrDefault<int>();
-            if (value < min || value > max)
-            {
-                r.AddError($"{name} must be a whole number from {min} to {max}, not {value}.");
-            }
-        });
-        return option;
-    }
+    private static Option<int> Int(string name, int defaultValue, int min, int max, string description) =>
+        Ranged(name, "n", "a whole number", defaultValue, min, max, description);
 
-    private static Option<double> Seconds(string name, double defaultValue, double min, double max, string description)
+    private static Option<double> Seconds(string name, double defaultValue, double min, double max, string description) =>
+        Ranged(name, "s", "a number of seconds", defaultValue, min, max, description);
+
+    private static Option<T> Ranged<T>(string name, string helpName, string kind, T defaultValue, T min, T max, string description)
+        where T : struct, INumber<T>
     {
-        var option = new Option<double>(name) { HelpName = "s", Description = description, DefaultValueFactory = _ => defaultValue };
+        var option = new Option<T>(name) { HelpName = helpName, Description = description, DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(r =>
         {
-            double value = r.GetValueOrDefault<double>();
+            T value = r.GetValueOrDefault<T>();
             if (value < min || value > max)
             {
-                r.AddError($"{name} must be a number of seconds from {min} to {max}, not {value.ToString(CultureInfo.InvariantCulture)}.");
+                r.AddError(string.Create(CultureInfo.InvariantCulture, $"{name} must be {kind} from {min} to {max}, not {value}."));
             }
         });
         return option;

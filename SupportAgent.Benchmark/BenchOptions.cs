@@ -53,6 +53,9 @@ internal sealed record BenchOptions
     /// <summary>--cold-start: no load scenarios; start the self host <see cref="Starts"/> times and time its first minutes.</summary>
     public bool ColdStart { get; init; }
 
+    /// <summary>--limits: no load scenarios; the per-user limits' added latency and exactness across two self hosts (LimitsBench).</summary>
+    public bool Limits { get; init; }
+
     public int Starts { get; init; } = 10;
 
     /// <summary>Chats after the first one in each cold start; the warm latency is the median of the last half of them.</summary>

@@ -31,6 +31,8 @@ if (commandLine.MemoryEvaluation(parse))
 }
 
 BenchOptions options = commandLine.Bind(parse);
+// --limits: the per-user limits' cost and exactness instead of the scenarios (LimitsBench); the other options apply.
+bool limitsBench = options.Limits;
 
 string root = FindRepoRoot();
 string output = Path.GetFullPath(string.IsNullOrEmpty(options.OutputDir) ? Path.Combine(root, "artifacts", "bench") : options.OutputDir);
@@ -53,6 +55,10 @@ var progress = Console.Error;
 var started = DateTimeOffset.UtcNow;
 // Always here, whatever --output says: scripts/bench.sh reads it to clean up after a killed benchmark.
 var pids = new PidFile(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "artifacts", "bench")).FullName, "children.pids"));
+if (limitsBench)
+{
+    return await GuardedAsync(() => LimitsBench.RunAsync(options, pids, progress, cts.Token), () => Task.CompletedTask, progress, cts) ?? 0;
+}
 if (options.ColdStart)
 {
     return await RunColdStartAsync(options, pids, output, started, progress, cts);

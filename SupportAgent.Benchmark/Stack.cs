@@ -91,6 +91,10 @@ internal sealed class Stack : IAsyncDisposable
                 ["MEM0_API_KEY"] = Mem0Key,
                 ["MEMORY_QUEUE_NAME"] = QueueName,
                 ["MEMORY_SEARCH_TIMEOUT_MS"] = Str(o.SearchBudgetMs),
+                // Per-user limits off: the scenarios measure the chat path alone (scenario m repeats users far faster
+                // than a person would); --limits turns them on to measure what they add.
+                ["USER_REQUESTS_PER_MINUTE"] = "0",
+                ["USER_TOKENS_PER_DAY"] = "0",
                 ["CORS_ALLOWED_ORIGINS"] = "",
                 // Telemetry as --telemetry says, whatever this machine's environment holds.
                 ["OTEL_SDK_DISABLED"] = o.Telemetry == "off" ? "true" : "false",

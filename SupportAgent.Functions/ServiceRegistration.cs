@@ -9,6 +9,7 @@ using Polly;
 using SupportAgent.Functions.Chat;
 using SupportAgent.Functions.Configuration;
 using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Limits;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.BuiltIn;
 using SupportAgent.Functions.Memory.Mem0;
@@ -30,14 +31,19 @@ public static class ServiceRegistration
         services.TryAddSingleton(_ => HostJson.Load(HostJson.DefaultPath, configuration));
 
         services.AddOptions<ModelOptions>().Bind(configuration).PostConfigure(ModelOptions.DropPlaceholders).ValidateOnStart();
+        services.AddOptions<ModelLimits>().Bind(configuration)
+            .PostConfigure<IOptions<ModelOptions>>((limits, model) => ModelLimits.TakeModelName(limits, model.Value)).ValidateOnStart();
         services.AddOptions<MemoryStoreOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<MemoryOptions>().Bind(configuration).ValidateOnStart();
         services.AddOptions<SupportPromptOptions>().Bind(configuration);
         services.AddOptions<StorageOptions>().Configure(o => StorageOptions.Bind(o, configuration)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelLimits>, ModelLimitsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryStoreOptions>, MemoryStoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+        services.AddOptions<LimitOptions>().Bind(configuration).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>());
         services.AddOptions<AuthOptions>().Bind(configuration).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>());
 
@@ -84,10 +90,16 @@ public static class ServiceRegistration
         services.AddSingleton<PendingMemoryWrites>();
         services.AddHostedService(sp => sp.GetRequiredService<PendingMemoryWrites>()); // stops wait for background enqueues
         services.AddSingleton<SystemPrompt>();
+        services.AddSingleton<ChatTokenCounter>(); // the tokenizer's tables load once
+        services.AddSingleton<ConversationWindow>();
+        services.AddSingleton<MemoryShare>();
+        services.AddSingleton<PromptBudget>();
         services.AddTransient<MemoryRecall>();
         services.AddTransient<ChatService>();
         services.AddTransient<MemoryWriter>();
         services.AddSingleton<MemoryErasures>();
+        services.AddSingleton<LimitCounters>();
+        services.AddSingleton<UserLimiter>();
         services.AddTransient<UserMemories>();
 
         // Signed-in users: one service decides who calls the /api/me routes, on both hosts. The token validator (and its

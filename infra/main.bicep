@@ -116,6 +116,18 @@ param openAiTimeoutSeconds int = 60
 @description('MODEL_STREAM_IDLE_SECONDS: a streamed reply that sends nothing for this long is ended with an error event.')
 param modelStreamIdleSeconds int = 30
 
+@minValue(0)
+@description('MODEL_CONTEXT_TOKENS: the model\'s context window in tokens; 0 takes it from the model name (128000 when unknown).')
+param modelContextTokens int = 0
+
+@minValue(500)
+@description('PROMPT_TOKEN_BUDGET: the most prompt tokens sent per model call (system prompt, memories, recent turns); older turns are left to memory.')
+param promptTokenBudget int = 3000
+
+@minValue(1)
+@description('MAX_OUTPUT_TOKENS: the output limit sent with every model call; budget + output must fit the window.')
+param maxOutputTokens int = 1024
+
 // ---------------------------------------------------------------------------------------------------------------
 // Memory and chat behaviour
 // ---------------------------------------------------------------------------------------------------------------
@@ -137,6 +149,15 @@ param memorySearchTimeoutMs int = 1000
 
 @description('SUPPORT_INSTRUCTIONS: the system prompt. Empty: the app default.')
 param supportInstructions string = ''
+
+@minValue(0)
+@maxValue(100000)
+@description('USER_REQUESTS_PER_MINUTE: chat requests one user may make per UTC minute, counted across all instances in the storage account (0 = no limit).')
+param userRequestsPerMinute int = 20
+
+@minValue(0)
+@description('USER_TOKENS_PER_DAY: model tokens (input + output, as the model reports them) one user may spend per UTC day (0 = no quota).')
+param userTokensPerDay int = 0
 
 // ---------------------------------------------------------------------------------------------------------------
 // Telemetry (docs/telemetry.md): always to the Application Insights made here; optionally to an OTLP collector too
@@ -612,6 +633,9 @@ var appSettings = {
   OPENAI_MODEL: deployAzureOpenAi ? '' : openAiModel
   OPENAI_TIMEOUT_SECONDS: string(openAiTimeoutSeconds)
   MODEL_STREAM_IDLE_SECONDS: string(modelStreamIdleSeconds)
+  MODEL_CONTEXT_TOKENS: modelContextTokens == 0 ? '' : string(modelContextTokens)
+  PROMPT_TOKEN_BUDGET: string(promptTokenBudget)
+  MAX_OUTPUT_TOKENS: string(maxOutputTokens)
 
   // Memory store (and Mem0's connection when it is Mem0).
   MEMORY_STORE: memoryStore
@@ -623,6 +647,10 @@ var appSettings = {
   MEMORY_SEARCH_TOP_K: string(memorySearchTopK)
   MEMORY_SEARCH_TIMEOUT_MS: string(memorySearchTimeoutMs)
   SUPPORT_INSTRUCTIONS: supportInstructions
+
+  // Per-user limits (docs/limits.md): counted in the storage account's "userlimits" table.
+  USER_REQUESTS_PER_MINUTE: string(userRequestsPerMinute)
+  USER_TOKENS_PER_DAY: string(userTokensPerDay)
 
   // Signed-in users (/api/me/...). The JWT settings are empty unless authMode=jwt: the app refuses them otherwise.
   AUTH_MODE: authMode

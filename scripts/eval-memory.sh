@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The memory evaluation (docs/memory.md): the evaluation set (SupportAgent.Benchmark/MemoryEvaluation/) written to the
+# The memory evaluation (docs/memory.md): the evaluation set (SupportAgent.MemoryEvaluation/) written to the
 # built-in store on a fresh in-memory Azurite, then each follow-up searched; prints recall@1, recall@5 and the mean
 # number of memories put in the prompt, for the built-in store, variants of it, and the old keyword ranking, plus
 # isolation. About a minute. Installs what is missing first (scripts/setup.sh --run-only).

@@ -150,10 +150,24 @@
   async function problemText(response) {
     try {
       const problem = await response.json();
-      return problem.detail || problem.title || `The service answered ${response.status}.`;
+      const text = problem.detail || problem.title || `The service answered ${response.status}.`;
+      return response.status === 429 ? text + retryAt(response, problem) : text;
     } catch {
       return `The service answered ${response.status}.`;
     }
+  }
+
+  /**
+   * When a refused request (429, a per-user limit) may be sent again, in the reader's local time: from Retry-After, or
+   * the problem's retryAfterSeconds (a page on another origin cannot read the header).
+   */
+  function retryAt(response, problem) {
+    const seconds = Number(response.headers.get("Retry-After") ?? problem.retryAfterSeconds);
+    if (!Number.isFinite(seconds) || seconds <= 0) {
+      return "";
+    }
+    const at = new Date(Date.now() + seconds * 1000);
+    return ` You can send again at ${at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })}.`;
   }
 
   /** Server-Sent Events from a fetch response body: each event's data, as it arrives. */

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SupportAgent.Fakes;
 using SupportAgent.Functions.Memory.BuiltIn;
 using SupportAgent.Functions.Storage;
+using SupportAgent.MemoryEvaluation;
 
 namespace SupportAgent.Benchmark.MemoryEvaluation;
 

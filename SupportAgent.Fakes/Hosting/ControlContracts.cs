@@ -59,7 +59,7 @@ public sealed record FaultConfig(
 /// Body of <c>POST /_fake/config</c> on the OpenAI fake. Absent fields are left as they are. <c>latencyMs</c>: time before
 /// the answer starts (a stream's time to first token); <c>streamMs</c>: streams only, from the first content chunk to the last.
 /// </summary>
-public sealed record OpenAiConfigRequest(int? LatencyMs = null, FaultConfig? Fault = null, bool? ClearFaults = null, int? StreamMs = null);
+public sealed record OpenAiConfigRequest(int? LatencyMs = null, FaultConfig? Fault = null, bool? ClearFaults = null, int? StreamMs = null, int? ContextTokens = null);
 
 /// <summary>
 /// Body of <c>POST /_fake/config</c> on the Mem0 fake. <c>latencyMs</c> keys: search, add, list, get, delete,

@@ -32,7 +32,9 @@ public sealed record RecordedChatRequest(
     bool Stream,
     string Body,
     DateTimeOffset ReceivedAt,
-    string? TraceParent = null)
+    string? TraceParent = null,
+    int PromptTokens = 0,
+    int? MaxOutputTokens = null)
 {
     /// <summary>The first system message (the app's system prompt), if any.</summary>
     public string? SystemPrompt => Messages.FirstOrDefault(m => m.Role == "system")?.Content;
@@ -59,6 +61,12 @@ public sealed record FakeOpenAiServerOptions
 
     /// <summary>How many requests <see cref="FakeOpenAiServer.Requests"/> keeps (oldest dropped first).</summary>
     public int RecordCapacity { get; init; } = 100_000;
+
+    /// <summary>
+    /// The model's context window: a request whose prompt (counted as OpenAI counts it) plus its output limit is larger is
+    /// refused with OpenAI's real 400 <c>context_length_exceeded</c>. Null: no limit.
+    /// </summary>
+    public int? ContextWindowTokens { get; init; }
 }
 
 /// <summary>
@@ -82,6 +90,8 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
     private int _azureRequests;
     private int _streamRequests;
     private long _completionNumber;
+    private int _contextWindowTokens = (options ?? new()).ContextWindowTokens ?? 0;
+    private int _contextRejections;
 
     /// <summary>Creates and starts a fake on a free port (or the given options' port).</summary>
     public static async Task<FakeOpenAiServer> StartNewAsync(FakeOpenAiServerOptions? options = null, CancellationToken cancellationToken = default)
@@ -124,6 +134,16 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
     }
 
     private string _finishReason = "stop";
+
+    /// <summary>The context window enforced (see <see cref="FakeOpenAiServerOptions.ContextWindowTokens"/>); null for none.</summary>
+    public int? ContextWindowTokens
+    {
+        get => Volatile.Read(ref _contextWindowTokens) is > 0 and var n ? n : null;
+        set => Volatile.Write(ref _contextWindowTokens, value ?? 0);
+    }
+
+    /// <summary>Requests refused with <c>context_length_exceeded</c>.</summary>
+    public int ContextRejections => Volatile.Read(ref _contextRejections);
 
     /// <summary>Chat requests whose client went away before the answer was complete (it hung up or cancelled the call).</summary>
     public int Abandoned => Volatile.Read(ref _abandoned);
@@ -184,6 +204,7 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
         Interlocked.Exchange(ref _azureRequests, 0);
         Interlocked.Exchange(ref _streamRequests, 0);
         Interlocked.Exchange(ref _abandoned, 0);
+        Interlocked.Exchange(ref _contextRejections, 0);
         _changed.Pulse();
     }
 
@@ -195,6 +216,7 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
             ["azure"] = Volatile.Read(ref _azureRequests),
             ["stream"] = Volatile.Read(ref _streamRequests),
             ["abandoned"] = Volatile.Read(ref _abandoned),
+            ["contextRejections"] = ContextRejections,
         },
         Faults.Injected,
         Latency.TotalMilliseconds);
@@ -276,6 +298,10 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
             {
                 StreamDuration = TimeSpan.FromMilliseconds(streamMs);
             }
+            if (config.ContextTokens is { } contextTokens)
+            {
+                ContextWindowTokens = contextTokens > 0 ? contextTokens : null;
+            }
             if (config.ClearFaults == true)
             {
                 Faults.Clear();
@@ -296,6 +322,8 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
         using var document = HttpIo.TryParse(body);
         var root = document?.RootElement ?? default;
         string? apiVersion = context.Request.Query.TryGetValue("api-version", out var v) ? v.ToString() : null;
+        var messages = ReadMessages(root);
+        string? requestModel = HttpIo.StringProperty(root, "model");
         var recorded = new RecordedChatRequest(
             route,
             context.Request.Path.Value ?? "",
@@ -303,12 +331,14 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
             apiVersion,
             HttpIo.Header(context, "Authorization"),
             HttpIo.Header(context, "api-key"),
-            HttpIo.StringProperty(root, "model"),
-            ReadMessages(root),
+            requestModel,
+            messages,
             root.ValueKind == JsonValueKind.Object && root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True,
             Encoding.UTF8.GetString(body),
             DateTimeOffset.UtcNow,
-            HttpIo.Header(context, "traceparent"));
+            HttpIo.Header(context, "traceparent"),
+            FakeTokenCounter.CountPrompt(messages, requestModel ?? deployment),
+            IntProperty(root, "max_completion_tokens") ?? IntProperty(root, "max_tokens"));
         Requests.Add(recorded);
         Interlocked.Increment(ref route == ChatRoute.Azure ? ref _azureRequests : ref _openAiRequests);
         if (recorded.Stream)
@@ -355,12 +385,24 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
             return;
         }
 
+        if (ContextWindowTokens is { } window && recorded.PromptTokens + (recorded.MaxOutputTokens ?? 0) > window)
+        {
+            // OpenAI's own words; Azure OpenAI answers with the same code.
+            Interlocked.Increment(ref _contextRejections);
+            int asked = recorded.MaxOutputTokens ?? 0;
+            await HttpIo.WriteJsonAsync(context, 400, Error(
+                $"This model's maximum context length is {window} tokens. However, you requested {recorded.PromptTokens + asked} tokens " +
+                $"({recorded.PromptTokens} in the messages, {asked} in the completion). Please reduce the length of the messages or completion.",
+                "invalid_request_error", "context_length_exceeded", "messages"), OpenAiWireJson.Relaxed.OpenAiErrorBody);
+            return;
+        }
+
         string reply = Responder(recorded);
         string model = recorded.Model ?? deployment ?? "gpt-4o-mini";
         string id = $"chatcmpl-fake{Interlocked.Increment(ref _completionNumber):D8}";
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        int promptTokens = Math.Max(1, recorded.Messages.Sum(m => (m.Content?.Length ?? 0) / 4 + 4));
-        int completionTokens = Math.Max(1, reply.Length / 4);
+        int promptTokens = recorded.PromptTokens;
+        int completionTokens = Math.Max(1, FakeTokenCounter.Count(reply, model));
         var usage = new ChatCompletionUsage(promptTokens, completionTokens, promptTokens + completionTokens);
 
         if (recorded.Stream)
@@ -505,6 +547,10 @@ public sealed class FakeOpenAiServer(FakeOpenAiServerOptions? options = null) : 
         }
         return messages;
     }
+
+    private static int? IntProperty(JsonElement root, string name) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+            && value.TryGetInt32(out int n) ? n : null;
 
     private static OpenAiErrorBody Error(string message, string type, string? code, string? param = null) =>
         new(new OpenAiError(message, type, param, code));

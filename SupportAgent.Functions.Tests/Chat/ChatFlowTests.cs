@@ -156,10 +156,12 @@ public sealed class ChatFlowTests
     public async Task The_largest_accepted_input_stays_under_the_64_KiB_queue_limit_and_nothing_is_cut()
     {
         await using var app = await TestService.StartAsync();
-        // 100 user turns of 16,000 characters, non-ASCII so JSON escaping is at its worst, and a long reply.
+        // 100 user turns of 16,000 characters, non-ASCII so JSON escaping is at its worst, then one that fits the prompt
+        // budget on its own (the last message always goes to the model), and a long reply.
         string content = string.Concat(Enumerable.Repeat("ü<\"\n", 4_000));
         Assert.Equal(16_000, content.Length);
-        var turns = Enumerable.Range(0, 100).Select(_ => ("user", content)).ToArray();
+        const string last = "That is all, thanks.";
+        var turns = Enumerable.Range(0, 100).Select(_ => ("user", content)).Append(("user", last)).ToArray();
         string reply = new('r', 20_000);
         app.Model.Responder = _ => reply;
 
@@ -179,9 +181,10 @@ public sealed class ChatFlowTests
 
         var add = Assert.Single(app.Mem0.RequestsFor(Mem0Operation.Add));
         var sent = add.BodyJson().GetProperty("messages").EnumerateArray().ToArray();
-        Assert.Equal(101, sent.Length);
+        Assert.Equal(102, sent.Length);
         Assert.All(sent[..100], m => Assert.Equal(content, m.GetProperty("content").GetString()));
-        Assert.Equal(reply, sent[100].GetProperty("content").GetString());
+        Assert.Equal(last, sent[100].GetProperty("content").GetString());
+        Assert.Equal(reply, sent[101].GetProperty("content").GetString());
     }
 
     [Fact]

@@ -97,6 +97,7 @@ public sealed class CompositionTests
     [InlineData("Azure OpenAI with Entra ID", "AZURE_OPENAI_ENDPOINT=https://x.openai.azure.com/;AZURE_OPENAI_DEPLOYMENT=gpt;OPENAI_API_KEY=")]
     [InlineData("an OpenAI-compatible server without a key", "OPENAI_BASE_URL=http://localhost:11434/v1;OPENAI_API_KEY=")]
     [InlineData("identity-based storage", "AzureWebJobsStorage=;AzureWebJobsStorage:accountName=mystorage")]
+    [InlineData("the token limits left empty, as the Bicep writes them", "MODEL_CONTEXT_TOKENS=;PROMPT_TOKEN_BUDGET=3000;MAX_OUTPUT_TOKENS=1024")]
     [InlineData("the self-hosted Mem0 server without a key", "MEM0_API=server;MEM0_BASE_URL=http://localhost:8888;MEM0_API_KEY=")]
     public void Other_complete_configurations_build(string why, string changes)
     {
@@ -127,6 +128,11 @@ public sealed class CompositionTests
     [InlineData("MEMORY_SEARCH_TIMEOUT_MS=0", "MEMORY_SEARCH_TIMEOUT_MS")]
     [InlineData("MEMORY_QUEUE_NAME=Memory_Writes", "MEMORY_QUEUE_NAME")]
     [InlineData("OPENAI_TIMEOUT_SECONDS=0", "OPENAI_TIMEOUT_SECONDS")]
+    [InlineData("MODEL_CONTEXT_TOKENS=8192;PROMPT_TOKEN_BUDGET=8000", "MODEL_CONTEXT_TOKENS")]
+    [InlineData("OPENAI_MODEL=gpt-4;PROMPT_TOKEN_BUDGET=8000", "PROMPT_TOKEN_BUDGET")] // gpt-4's known window is 8,192
+    [InlineData("PROMPT_TOKEN_BUDGET=100", "PROMPT_TOKEN_BUDGET")]
+    [InlineData("MAX_OUTPUT_TOKENS=0", "MAX_OUTPUT_TOKENS")]
+    [InlineData("MODEL_CONTEXT_TOKENS=lots", "MODEL_CONTEXT_TOKENS")]
     [InlineData("AzureWebJobsStorage=;AzureWebJobsStorage:queueServiceUri=https://a.queue.core.windows.net", "AzureWebJobsStorage__blobServiceUri")]
     [InlineData("AzureWebJobsStorage=;AzureWebJobsStorage:queueServiceUri=https://a.queue.core.windows.net", "AzureWebJobsStorage__tableServiceUri")]
     [InlineData("AUTH_MODE=oauth", "AUTH_MODE")]

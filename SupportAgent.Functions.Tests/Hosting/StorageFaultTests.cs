@@ -42,7 +42,9 @@ public sealed class StorageFaultTests(Xunit.Abstractions.ITestOutputHelper outpu
         // One exchange small enough for a queue message, one so large it goes through a payload blob.
         await ChatAsync(app, "recreate-user", "My new order number is 888.");
         string large = string.Join(' ', Enumerable.Repeat("My spare parts list is long.", 500));
-        await ChatAsync(app, "recreate-large", large, large, large, large);
+        // The last message stays small: the prompt budget refuses a last message that cannot fit on its own (the earlier
+        // ones leave the prompt, and all of them still travel whole to memory).
+        await ChatAsync(app, "recreate-large", large, large, large, large, "That is the whole list.");
 
         await WaitUntilListedAsync(app, "recreate-user", "new order number is 888");
         await WaitUntilListedAsync(app, "recreate-large", "spare parts list");

@@ -1,4 +1,4 @@
-using SupportAgent.Benchmark.MemoryEvaluation;
+using SupportAgent.MemoryEvaluation;
 
 namespace SupportAgent.Functions.Tests.Memory;
 

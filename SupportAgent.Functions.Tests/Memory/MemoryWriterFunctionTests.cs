@@ -133,39 +133,4 @@ public sealed class MemoryWriterFunctionTests
         Assert.False(ex.IsTransient);
         Assert.Contains(app.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("refused the write"));
     }
-
-    [Theory]
-    [InlineData("not json at all")]
-    [InlineData("{\"v\":2,\"id\":\"x\",\"userId\":\"u\",\"createdAt\":\"2026-01-01T00:00:00Z\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")]
-    [InlineData("{\"v\":1,\"id\":\"x\",\"createdAt\":\"2026-01-01T00:00:00Z\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")]
-    [InlineData("{\"v\":1,\"id\":\"x\",\"userId\":\"u\",\"createdAt\":\"2026-01-01T00:00:00Z\",\"messages\":[]}")]
-    [InlineData("null")]
-    public async Task A_malformed_message_is_never_dropped_silently(string message)
-    {
-        await using var app = await TestService.StartAsync();
-
-        await Assert.ThrowsAsync<UnreadableMemoryWriteException>(() => Writer(app).Run(message, 1, CancellationToken.None));
-
-        Assert.Empty(app.Mem0.Requests.ToList());
-        Assert.Contains(app.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("could not be read"));
-        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("hi\"", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task A_redelivered_claim_check_message_whose_payload_is_gone_completes_without_a_second_write()
-    {
-        await using var app = await TestService.StartAsync();
-        var queue = app.Services.GetRequiredService<MemoryWriteQueue>();
-        var big = new string('x', 16_000);
-        var sent = await queue.EnqueueAsync(new MemoryWriteMessage(1, "exchange-1", "user-001", DateTimeOffset.UtcNow,
-            Enumerable.Repeat(new Functions.Conversation.ChatTurn("user", big), 5).ToArray()), CancellationToken.None);
-        string json = Encoding.UTF8.GetString(sent.ToUtf8Json());
-        Assert.NotNull(sent.PayloadBlob);
-
-        await Writer(app).Run(json, 1, CancellationToken.None);
-        await Writer(app).Run(json, 1, CancellationToken.None); // the queue delivers at least once
-
-        Assert.Equal(1, app.Mem0.AddsCompleted);
-        Assert.Equal(5, JsonDocument.Parse(Assert.Single(app.Mem0.RequestsFor(Mem0Operation.Add)).Body).RootElement.GetProperty("messages").GetArrayLength());
-    }
 }

@@ -128,6 +128,8 @@ public sealed class TestService : IAsyncDisposable
             // Fast polling so tests see queue work quickly; host.json's values are what production uses.
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             [SettingNames.AuthMode] = _options.AuthMode,
+            // Off unless a test sets it: tests share one Azurite (where the counts live) and reuse user ids such as user-001.
+            [SettingNames.UserRequestsPerMinute] = "0",
         };
         if (_options.LocalSettingsDirectory is not null)
         {

@@ -57,6 +57,30 @@ public sealed class ChatPageTests(BrowserFixture browser)
     }
 
     [Fact]
+    public async Task Over_the_rate_limit_the_page_says_why_and_when_to_send_again()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 10, 0, 10, TimeSpan.Zero));
+        await using var app = await TestService.StartAsync(new TestServiceOptions
+        {
+            Settings = new Dictionary<string, string?> { [Configuration.SettingNames.UserRequestsPerMinute] = "1" },
+            ConfigureServices = services => Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.Replace(
+                services, Microsoft.Extensions.DependencyInjection.ServiceDescriptor.Singleton<TimeProvider>(time)),
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(app.Client.BaseAddress!.ToString());
+        await page.GetByLabel("User id").FillAsync("page-limit-" + Guid.NewGuid().ToString("N")[..8]);
+
+        await SayAsync(page, "Hi");
+        await Expect(LastReply(page)).ToHaveAttributeAsync("data-state", "done");
+        await SayAsync(page, "Hi again");
+
+        await Expect(LastReply(page)).ToHaveAttributeAsync("data-state", "failed");
+        await Expect(page.Locator("#status")).ToContainTextAsync("Please wait 50 seconds before sending another.");
+        await Expect(page.Locator("#status")).ToContainTextAsync("You can send again at");
+        Assert.Single(app.Model.Requests.ToList());
+    }
+
+    [Fact]
     public async Task The_reply_grows_on_the_page_while_the_model_is_still_writing()
     {
         await using var app = await TestService.StartAsync();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Limits;
 using SupportAgent.Functions.Telemetry;
 
 namespace SupportAgent.Functions.Chat;
@@ -12,7 +13,7 @@ namespace SupportAgent.Functions.Chat;
 /// <see cref="ChatService"/>, map the outcome to HTTP: JSON, or a UI message stream when the client reads one
 /// (Accept: text/event-stream, or the AI SDK's request shape). Both routes share everything but where the user comes from.
 /// </summary>
-public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedInUsers, SupportAgentMetrics metrics, ILogger<ChatFunction> logger)
+public sealed partial class ChatFunction(ChatService chat, PromptBudget promptBudget, SignedInUsers signedInUsers, SupportAgentMetrics metrics, ILogger<ChatFunction> logger)
 {
     [Function("Chat")]
     public Task<IActionResult> Run(
@@ -30,6 +31,7 @@ public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedI
     private async Task<IActionResult> ReplyAsync(HttpRequest req, string? signedInUserId, CancellationToken cancellationToken)
     {
         var (request, problem) = await ChatRequestReader.ReadAsync(req, signedInUserId, cancellationToken);
+        problem ??= promptBudget.RefuseTooLong(request!); // before any memory search or model call
         if (problem is not null)
         {
             LogRejected(logger, problem.Status, problem.Field);
@@ -46,6 +48,15 @@ public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedI
             return UiMessageStreamResult.IsWanted(req, request!)
                 ? await UiMessageStreamResult.StartAsync(turn, logger, callerGone.Token)
                 : new OkObjectResult(await turn.ToReplyAsync(callerGone.Token));
+        }
+        catch (LimitExceededException ex)
+        {
+            return ChatProblems.Limited(ex, req.HttpContext.Response); // counted and logged by the limiter and the turn
+        }
+        catch (ModelException ex) when (ex.ContextWindow is { } window)
+        {
+            LogContextWindow(logger, window.PromptTokens, window.MaxOutputTokens, window.ContextTokens, window.ModelWindow, window.ModelCounted);
+            return ChatProblems.Model(ex, req.HttpContext.Response);
         }
         catch (ModelException ex)
         {
@@ -65,6 +76,9 @@ public sealed partial class ChatFunction(ChatService chat, SignedInUsers signedI
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat request refused with {Status}: {Field}")]
     private static partial void LogRejected(ILogger logger, int status, string field);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The model refused the prompt as longer than its context window: we sent {PromptTokens} prompt tokens + {MaxOutputTokens} output with MODEL_CONTEXT_TOKENS {ContextTokens}; the model says its window is {ModelWindow} and counted {ModelCounted}. Set MODEL_CONTEXT_TOKENS to the model's window")]
+    private static partial void LogContextWindow(ILogger logger, int? promptTokens, int? maxOutputTokens, int? contextTokens, int? modelWindow, int? modelCounted);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Chat model call failed: {Failure} (provider status {ProviderStatus}, {Error})")]
     private static partial void LogModelFailed(ILogger logger, string failure, int providerStatus, string error);

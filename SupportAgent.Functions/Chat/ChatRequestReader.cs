@@ -20,12 +20,16 @@ public sealed record ChatInputProblem(int Status, string Field, string Detail);
 public static class ChatRequestReader
 {
     public const int MaxUserIdLength = MemoryUserId.MaxLength;
-    public const int MaxMessages = 100;
+    /// <summary>
+    /// Frontends resend the whole conversation every turn, so hundreds of messages are normal (the token budget decides
+    /// what reaches the model); this cap only stops abuse.
+    /// </summary>
+    public const int MaxMessages = 2_000;
     public const int MaxContentLength = 16_000;
 
     /// <summary>
-    /// Largest body accepted: room for 100 messages of 16,000 characters even when every character is sent as a
-    /// six-byte JSON escape (\uXXXX), so no input that passes validation can be refused for its encoding.
+    /// Largest body accepted: room for a long conversation (2,000 messages of 870 characters, or 100 of 16,000 characters
+    /// even when every character is sent as a six-byte JSON escape); a bigger one is refused before it is parsed.
     /// </summary>
     public const int MaxBodyBytes = 10 * 1024 * 1024;
 
@@ -106,7 +110,7 @@ public static class ChatRequestReader
         }
         if (messages.Count > MaxMessages)
         {
-            return (null, Invalid("messages", $"messages must have at most {MaxMessages} items; send only the recent conversation."));
+            return (null, Invalid("messages", $"messages must have at most {MaxMessages} items."));
         }
 
         // The Vercel AI SDK's useChat sends {id, messages: [{id, role, parts: [{type: "text", text}]}], trigger}.

@@ -4,6 +4,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Limits;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Telemetry;
 
@@ -19,9 +20,11 @@ namespace SupportAgent.Functions.Chat;
 /// </summary>
 public sealed partial class ChatService(
     MemoryRecall recall,
+    MemoryShare memoryShare,
     SystemPrompt systemPrompt,
     IChatClient model,
     MemoryWriteQueue queue,
+    UserLimiter limiter,
     PendingMemoryWrites pendingWrites,
     SupportAgentMetrics metrics,
     TimeProvider timeProvider,
@@ -68,7 +71,8 @@ public sealed partial class ChatService(
         try
         {
             // Recall, the model call and its first text all run while this turn's span is the current one.
-            var memories = await Watch(recall.RecallAsync(request.UserId, request.LastUserMessage, cancellationToken));
+            // Sized to their share of the prompt budget: a long memory must not push the conversation out.
+            var memories = memoryShare.Fit(await Watch(AdmittedRecallAsync(request, cancellationToken)));
             turn.Recalled(memories);
             stream = await Watch(ModelStream.StartAsync(model, () => ModelMessages(systemPrompt.Build(memories), request.Messages), cancellationToken));
 
@@ -82,7 +86,9 @@ public sealed partial class ChatService(
             MemorySaveState saved;
             using (turn.AsCurrent()) // after a yield the caller's context is current again; the enqueue belongs to this turn
             {
+                var counted = limiter.RecordUsageAsync(request.UserId, TokenUsage.From(stream.Usage) is { } used ? used.InputTokens + used.OutputTokens : 0);
                 saved = await QueueAsync(request, exchangeId, reply.ToString());
+                await counted; // overlapped with the enqueue; never throws
             }
             completed = true;
             turn.Succeeded();
@@ -170,6 +176,41 @@ public sealed partial class ChatService(
         }
 
         public ValueTask DisposeAsync() => updates.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The user's limits checked, and their memories recalled. The count is written while the memory search runs, when
+    /// this instance's view of the user has room; when it has none, the refusal is awaited first, so a refused request
+    /// searches nothing. A refusal cancels a search already started and drops what it found: nothing of a refused request
+    /// reaches the model or the queue (<see cref="LimitExceededException"/>, before the first event).
+    /// </summary>
+    private async Task<RecalledMemories> AdmittedRecallAsync(ChatRequest request, CancellationToken cancellationToken)
+    {
+        var limit = limiter.Check(request.UserId, cancellationToken);
+        if (!limit.MayOverlap)
+        {
+            await limit.Decision;
+        }
+        using var searchCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var search = recall.RecallAsync(request.UserId, request.LastUserMessage, searchCancel.Token);
+        try
+        {
+            await limit.Decision;
+        }
+        catch
+        {
+            await searchCancel.CancelAsync();
+            try
+            {
+                await search;
+            }
+            catch (OperationCanceledException)
+            {
+                // dropped with the request
+            }
+            throw;
+        }
+        return await search;
     }
 
     /// <summary>The app's system prompt, then the conversation; a client can only send user and assistant turns.</summary>

@@ -46,12 +46,14 @@ internal sealed class ChatTurnTelemetry
         exception switch
         {
             ModelException => ChatOutcomes.ModelError,
+            Limits.LimitExceededException => ChatOutcomes.Limited,
             OperationCanceledException when cancellationToken.IsCancellationRequested => ChatOutcomes.Cancelled,
             _ => ChatOutcomes.Error,
         },
         exception switch
         {
             ModelException model => "model_" + model.Failure.ToString().ToLowerInvariant(),
+            Limits.LimitExceededException => null, // the service working as configured, not a failure
             OperationCanceledException when cancellationToken.IsCancellationRequested => null, // the client's choice, not a failure
             _ => exception.GetType().Name,
         });

@@ -10,6 +10,9 @@ public enum ModelFailure
 
     /// <summary>The provider did not answer in time: 504.</summary>
     Timeout,
+
+    /// <summary>The model refused the prompt as longer than its context window (<c>context_length_exceeded</c>): 400 naming MODEL_CONTEXT_TOKENS.</summary>
+    ContextWindow,
 }
 
 /// <summary>The chat model could not produce a reply. Carries no provider text: it may echo the user's input.</summary>
@@ -21,4 +24,7 @@ public sealed class ModelException(ModelFailure failure, int providerStatus, str
     public int ProviderStatus { get; } = providerStatus;
 
     public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    /// <summary>The token counts of a <see cref="ModelFailure.ContextWindow"/> failure.</summary>
+    public ContextWindowError? ContextWindow { get; init; }
 }

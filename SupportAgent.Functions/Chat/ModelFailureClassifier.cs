@@ -8,7 +8,7 @@ namespace SupportAgent.Functions.Chat;
 
 /// <summary>
 /// Turns whatever the provider's client throws into a <see cref="ModelException"/> (the chat function maps it to
-/// 502/503/504 + Retry-After), for whole replies and streams alike, and refuses a reply without text. The caller's own
+/// 502/503/504 + Retry-After, or 400 for a prompt over the model's context window), for whole replies and streams alike, and refuses a reply without text. The caller's own
 /// cancellation passes through untouched; anything unexpected (a bug) does too.
 /// </summary>
 public sealed class ModelFailureClassifier(IChatClient innerClient) : DelegatingChatClient(innerClient)
@@ -105,6 +105,13 @@ public sealed class ModelFailureClassifier(IChatClient innerClient) : Delegating
         {
             return new ModelException(ModelFailure.Unavailable, status, "The model provider is rate limiting requests.",
                 ChatRetryPolicy.RetryAfter(ex.GetRawResponse()), ex);
+        }
+        if (ContextWindowError.From(ex) is { } contextWindow)
+        {
+            return new ModelException(ModelFailure.ContextWindow, status, "The model refused the prompt as longer than its context window.", inner: ex)
+            {
+                ContextWindow = contextWindow,
+            };
         }
         if (status is 408 or 504)
         {

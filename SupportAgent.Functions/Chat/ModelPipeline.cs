@@ -26,25 +26,41 @@ public static class ModelPipeline
         services.AddChatClient(sp => ModelProviderClient.Create(
                 sp.GetRequiredService<IOptions<ModelOptions>>().Value,
                 sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName)))
-            .UseSupportAgentMiddleware(sp => sp.GetRequiredService<IOptions<ModelOptions>>().Value);
+            .UseSupportAgentMiddleware(sp => sp.GetRequiredService<IOptions<ModelOptions>>().Value,
+                sp => sp.GetRequiredService<IOptions<ModelLimits>>().Value);
         return services;
     }
 
     /// <summary>The same pipeline over another HttpClient (a fake server, or canned answers).</summary>
-    public static IChatClient Create(ModelOptions options, HttpClient httpClient, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    public static IChatClient Create(ModelOptions options, HttpClient httpClient, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null,
+        ModelLimits? limits = null, ChatTokenCounter? counter = null)
     {
+        limits ??= new ModelLimits { ModelName = options.ModelName };
         var services = new ServiceCollection();
         services.AddSingleton(loggerFactory ?? NullLoggerFactory.Instance);
         services.AddSingleton(timeProvider ?? TimeProvider.System);
+        if (counter is not null)
+        {
+            services.AddSingleton(counter);
+        }
         using var sp = services.BuildServiceProvider();
         return new ChatClientBuilder(ModelProviderClient.Create(options, httpClient))
-            .UseSupportAgentMiddleware(_ => options)
+            .UseSupportAgentMiddleware(_ => options, _ => limits)
             .Build(sp);
     }
 
     /// <summary>Outermost first.</summary>
-    private static ChatClientBuilder UseSupportAgentMiddleware(this ChatClientBuilder builder, Func<IServiceProvider, ModelOptions> options) => builder
-        // Outermost: callers see only ModelException (502/503/504 + Retry-After) or their own cancellation.
+    private static ChatClientBuilder UseSupportAgentMiddleware(this ChatClientBuilder builder, Func<IServiceProvider, ModelOptions> options,
+        Func<IServiceProvider, ModelLimits> limits) => builder
+        // Outermost: the prompt fitted to PROMPT_TOKEN_BUDGET and the output limited, before anything below sees the call
+        // (the GenAI span records what was sent); a context-window refusal gets our token counts for its log line.
+        .Use((inner, sp) =>
+        {
+            var l = limits(sp);
+            var counter = sp.GetService<ChatTokenCounter>() ?? new ChatTokenCounter(l.ModelName);
+            return new TokenBudgetChatClient(inner, new ConversationWindow(counter, Options.Create(l)), l, Logs(sp).CreateLogger<TokenBudgetChatClient>());
+        })
+        // Then: callers see only ModelException (502/503/504 + Retry-After) or their own cancellation.
         .Use(inner => new ModelFailureClassifier(inner))
         // Debug lines per call (invoked, updates, completed, canceled), never content; see ContentFreeLogger.
         .Use((inner, sp) => new LoggingChatClient(inner, new ContentFreeLogger(Logs(sp).CreateLogger<LoggingChatClient>())))

@@ -12,6 +12,11 @@ public static class SettingNames
     public const string OpenAiTimeoutSeconds = "OPENAI_TIMEOUT_SECONDS";
     public const string ModelStreamIdleSeconds = "MODEL_STREAM_IDLE_SECONDS";
     public const string AzureOpenAiEndpoint = "AZURE_OPENAI_ENDPOINT";
+
+    /// <summary>The token budget of every model call (Chat/ModelLimits).</summary>
+    public const string ModelContextTokens = "MODEL_CONTEXT_TOKENS";
+    public const string PromptTokenBudget = "PROMPT_TOKEN_BUDGET";
+    public const string MaxOutputTokens = "MAX_OUTPUT_TOKENS";
     public const string AzureOpenAiDeployment = "AZURE_OPENAI_DEPLOYMENT";
     public const string AzureOpenAiApiKey = "AZURE_OPENAI_API_KEY";
 
@@ -25,6 +30,10 @@ public static class SettingNames
     public const string MemorySearchTopK = "MEMORY_SEARCH_TOP_K";
     public const string MemorySearchTimeoutMs = "MEMORY_SEARCH_TIMEOUT_MS";
     public const string SupportInstructions = "SUPPORT_INSTRUCTIONS";
+
+    /// <summary>Per-user limits, shared by every instance through the storage account (0 = off).</summary>
+    public const string UserRequestsPerMinute = "USER_REQUESTS_PER_MINUTE";
+    public const string UserTokensPerDay = "USER_TOKENS_PER_DAY";
 
     /// <summary>Who the signed-in user of the /api/me routes is: none, appservice (Easy Auth headers) or jwt (bearer tokens).</summary>
     public const string AuthMode = "AUTH_MODE";
@@ -60,9 +69,11 @@ public static class SettingNames
     public static IReadOnlyList<string> ReadByService { get; } =
     [
         OpenAiApiKey, OpenAiModel, OpenAiBaseUrl, OpenAiTimeoutSeconds, ModelStreamIdleSeconds,
+        ModelContextTokens, PromptTokenBudget, MaxOutputTokens,
         AzureOpenAiEndpoint, AzureOpenAiDeployment, AzureOpenAiApiKey,
         MemoryStore, Mem0Api, Mem0ApiKey, Mem0BaseUrl,
         MemoryQueueName, MemorySearchTopK, MemorySearchTimeoutMs, SupportInstructions,
+        UserRequestsPerMinute, UserTokensPerDay,
         AuthMode, AuthJwtAuthority, AuthJwtAudience,
         Storage, StorageAccountName, StorageQueueServiceUri, StorageBlobServiceUri, StorageTableServiceUri, StorageCredential, StorageClientId,
         ApplicationInsightsConnectionString, ApplicationInsightsAuthenticationString, OtlpEndpoint, OtlpProtocol, TelemetryDisabled,

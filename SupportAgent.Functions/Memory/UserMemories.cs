@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using SupportAgent.Functions.Identity;
+using SupportAgent.Functions.Limits;
 
 namespace SupportAgent.Functions.Memory;
 
@@ -7,7 +8,7 @@ namespace SupportAgent.Functions.Memory;
 /// What a user (GET/DELETE /api/me/memories) or an operator (/api/users/{userId}/memories) can see and erase of one
 /// user's memories, through <see cref="IMemoryStore"/> only, so it works with every store.
 /// </summary>
-public sealed partial class UserMemories(IMemoryStore store, MemoryErasures erasures, TimeProvider timeProvider, ILogger<UserMemories> logger)
+public sealed partial class UserMemories(IMemoryStore store, MemoryErasures erasures, UserLimiter limiter, TimeProvider timeProvider, ILogger<UserMemories> logger)
 {
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 100;
@@ -30,18 +31,20 @@ public sealed partial class UserMemories(IMemoryStore store, MemoryErasures eras
 
     /// <summary>
     /// Forgets everything about the user. The erasure is recorded first, so from that moment the memory writer drops
-    /// every older exchange still on its way (queued, retried, poisoned); then the store deletes what it holds.
+    /// every older exchange still on its way (queued, retried, poisoned); then the store deletes what it holds, and the
+    /// user's limit counters go too (keyed by the same hash: nothing about the user is kept).
     /// </summary>
     public async Task ForgetAsync(string userId, CancellationToken cancellationToken)
     {
         await erasures.RecordAsync(userId, timeProvider.GetUtcNow(), cancellationToken);
         await store.DeleteAllAsync(userId, cancellationToken);
+        await limiter.ForgetAsync(userId, cancellationToken);
         LogForgotten(logger, UserRef.For(userId));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Memory of {UserRef}: one memory deleted: {Deleted}")]
     private static partial void LogDeleted(ILogger logger, string userRef, bool deleted);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Memory of {UserRef}: erasure recorded and every memory deleted")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Memory of {UserRef}: erasure recorded, every memory and the limit counters deleted")]
     private static partial void LogForgotten(ILogger logger, string userRef);
 }

@@ -13,6 +13,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using SupportAgent.Functions.Chat;
+using SupportAgent.Functions.Limits;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.Mem0;
 using SupportAgent.Functions.Storage;
@@ -25,8 +26,8 @@ namespace SupportAgent.Functions.Startup;
 /// compiled (the first chat after a start took 300-1,000 ms longer than the next ones: scripts/bench.sh --cold-start,
 /// docs/performance.md). The function, the service, the recall, the model pipeline and the queue are the app's own,
 /// built from the app's services; only what would leave the process is a stand-in: the model's and Mem0's HTTP and the
-/// storage queue answer from memory, and the built-in store is replaced by one canned memory (its model is loaded by
-/// <c>MemoryStoreStartup</c>). No model call, no memory search, nothing queued, no span, no measurement.
+/// storage queue answer from memory, the built-in store is replaced by one canned memory (its model is loaded by
+/// <c>MemoryStoreStartup</c>) and the per-user limits are off (their table is shared by every instance). No model call, no memory search, nothing queued, no span, no measurement.
 /// </summary>
 public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<ChatPathWarmup> logger)
 {
@@ -46,7 +47,9 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             using var http = new HttpClient(new StandIns());
             var metrics = SupportAgentMetrics.Unobserved();
             var recall = ActivatorUtilities.CreateInstance<MemoryRecall>(sp, StandInStore(sp), metrics, NullLogger<MemoryRecall>.Instance);
-            var chat = ActivatorUtilities.CreateInstance<ChatService>(sp, recall, StandInModel(sp, http), StandInQueue(sp), metrics, NullLogger<ChatService>.Instance);
+            // Limits off: the warm-up's request must not count against anyone in the shared table.
+            var limiter = ActivatorUtilities.CreateInstance<UserLimiter>(sp, Options.Create(new LimitOptions { RequestsPerMinute = 0, TokensPerDay = 0 }), metrics, NullLogger<UserLimiter>.Instance);
+            var chat = ActivatorUtilities.CreateInstance<ChatService>(sp, recall, StandInModel(sp, http), StandInQueue(sp), limiter, metrics, NullLogger<ChatService>.Instance);
             var function = ActivatorUtilities.CreateInstance<ChatFunction>(sp, chat, metrics, NullLogger<ChatFunction>.Instance);
 
             await CallAsync(sp, function, SampleRequest, "application/json", StatusCodes.Status200OK, cancellationToken);   // the JSON reply
@@ -105,7 +108,8 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             AzureDeployment = o.AzureDeployment,
             AzureApiKey = "warm-up",
         };
-        return ModelPipeline.Create(options, http);
+        return ModelPipeline.Create(options, http,
+            limits: sp.GetRequiredService<IOptions<ModelLimits>>().Value, counter: sp.GetRequiredService<ChatTokenCounter>());
     }
 
     /// <summary>The app's queue over the Azure SDK's own pipeline, with a transport that answers from memory.</summary>

@@ -27,6 +27,7 @@ public static class SupportAgentTelemetry
     public const string DequeueCount = "supportagent.queue.dequeue_count";
     public const string WriteOutcome = "supportagent.memory_write.outcome";
     public const string WriteLagSeconds = "supportagent.memory_write.lag_s";
+    public const string LimitReason = "supportagent.limit.reason";
     public const string ErrorType = "error.type";
 
     // OpenTelemetry messaging semantic conventions, for the enqueue and the write.

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace SupportAgent.Benchmark.MemoryEvaluation;
+namespace SupportAgent.MemoryEvaluation;
 
 /// <summary>One statement of a user's history, as said (oldest first).</summary>
 public sealed record SaidStatement(string Text, bool IsKeyFact, bool IsReplacedFact);
@@ -44,8 +44,8 @@ public sealed class EvaluationSet
 
     public static EvaluationSet Load()
     {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("SupportAgent.Benchmark.MemoryEvaluation.memory-eval-cases.json")
-            ?? throw new InvalidOperationException("memory-eval-cases.json is not embedded in the benchmark assembly.");
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("SupportAgent.MemoryEvaluation.memory-eval-cases.json")
+            ?? throw new InvalidOperationException("memory-eval-cases.json is not embedded in the evaluation assembly.");
         var file = JsonSerializer.Deserialize<CasesFile>(stream) ?? throw new InvalidDataException("memory-eval-cases.json is empty.");
         var cases = new List<EvaluationCase>();
         for (int i = 0; i < file.Cases.Count; i++)

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace SupportAgent.Benchmark.MemoryEvaluation;
+namespace SupportAgent.MemoryEvaluation;
 
 /// <summary>
 /// The ranking of the keyword store the built-in store replaced, kept only for the evaluation's comparison: every user

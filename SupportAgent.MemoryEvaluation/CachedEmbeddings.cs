@@ -1,13 +1,13 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.AI;
 
-namespace SupportAgent.Benchmark.MemoryEvaluation;
+namespace SupportAgent.MemoryEvaluation;
 
 /// <summary>
 /// The model's embeddings, each text computed once: the evaluation writes the same statements to the store once per
 /// variant, and only the store's own choices (what supersedes what, how it ranks) differ between the runs.
 /// </summary>
-internal sealed class CachedEmbeddings(IEmbeddingGenerator<string, Embedding<float>> inner) : IEmbeddingGenerator<string, Embedding<float>>
+public sealed class CachedEmbeddings(IEmbeddingGenerator<string, Embedding<float>> inner) : IEmbeddingGenerator<string, Embedding<float>>
 {
     private readonly ConcurrentDictionary<string, Embedding<float>> _cache = new(StringComparer.Ordinal);
 

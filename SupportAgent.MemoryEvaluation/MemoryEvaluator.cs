@@ -5,7 +5,7 @@ using SupportAgent.Functions.Conversation;
 using SupportAgent.Functions.Memory;
 using SupportAgent.Functions.Memory.BuiltIn;
 
-namespace SupportAgent.Benchmark.MemoryEvaluation;
+namespace SupportAgent.MemoryEvaluation;
 
 /// <summary>How one way of remembering did on the set.</summary>
 public sealed record EvaluationScore(string Name, int Cases, int Top1, int Top5, double MeanInPrompt, double MeanInPromptUnrelated)
