@@ -60,8 +60,10 @@ internal sealed class BenchCommandLine
         AllowMultipleArgumentsPerToken = true,
     };
     private readonly Option<bool> _memoryEval = new("--memory-eval") { Description = "No load: the memory evaluation (scripts/eval-memory.sh)" };
+    private readonly Option<bool> _limits = new("--limits") { Description = "No load scenarios: the per-user limits' added latency p50/p99 at --clients and --clients-high clients (limits off vs on, --runs times) and their exactness across two self hosts on one Azurite (docs/limits.md)" };
     private readonly Option<bool> _coldStart = new("--cold-start") { Description = "No load scenarios: start the host --starts times (fakes at 0 ms) and report time to listening, to the first reply, and the first chat against a warm one" };
-    private readonly Option<bool> _limits = new("--limits") { Description = "No load scenarios: the per-user limits' added latency p50/p99 at --clients and --clients-high clients (limits off vs on, --runs times) and exactness across two self hosts on one Azurite (USER_REQUESTS_PER_MINUTE=20, concurrent bursts)" };
+    private readonly Option<bool> _longConversation = new("--long-conversation") { Description = "No load scenarios: replay a --turns support conversation as useChat sends it (the whole history every turn), with the token budget and sent whole, and report prompt tokens per turn, the total input and the reducer's time per call" };
+    private readonly Option<int> _turns = Int("--turns", Defaults.Turns, 2, 1_000, "--long-conversation: turns of the conversation");
     private readonly Option<int> _starts = Int("--starts", Defaults.Starts, 1, 100, "Cold starts to measure (medians are reported)");
     private readonly Option<int> _warmChats = Int("--warm-chats", Defaults.WarmChats, 2, 1000, "Chats after the first in each start; warm = median of the last half");
     private readonly Option<string?> _selfHostDll = new("--selfhost-dll") { HelpName = "path", Description = "The self host to run (default artifacts/selfhost/SupportAgent.SelfHost.dll, the ReadyToRun publish that scripts/bench.sh makes)" };
@@ -75,7 +77,7 @@ internal sealed class BenchCommandLine
             _scenarios, _clients, _clientsHigh, _zeroClients, _duration, _zeroDuration, _warmup, _jitWarmup, _runs, _quick,
             _modelLatency, _searchLatency, _addLatency, _streamFirstToken, _streamTotal, _slowSearch, _addFail, _searchBudget,
             _drainTimeout, _telemetry, _memoryUsers, _memoryWrites, _selfHostEnv, _output, _combine, _memoryEval, _coldStart, _limits,
-            _starts, _warmChats, _selfHostDll, _host, _functionsApp,
+            _starts, _warmChats, _selfHostDll, _host, _functionsApp, _longConversation, _turns,
         };
         _selfHostEnv.Validators.Add(r =>
         {
@@ -102,6 +104,7 @@ internal sealed class BenchCommandLine
     public IReadOnlyList<string>? CombineFiles(ParseResult parse) => parse.GetResult(_combine) is null ? null : parse.GetValue(_combine) ?? [];
 
     public bool MemoryEvaluation(ParseResult parse) => parse.GetValue(_memoryEval);
+
 
     public BenchOptions Bind(ParseResult parse)
     {
@@ -140,6 +143,8 @@ internal sealed class BenchCommandLine
             SelfHostEnv = env,
             OutputDir = parse.GetValue(_output) ?? "",
             ColdStart = parse.GetValue(_coldStart),
+            LongConversation = parse.GetValue(_longConversation),
+            Turns = parse.GetValue(_turns),
             Limits = parse.GetValue(_limits),
             Starts = parse.GetValue(_starts),
             WarmChats = parse.GetValue(_warmChats),

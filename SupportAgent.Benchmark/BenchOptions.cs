@@ -53,6 +53,12 @@ internal sealed record BenchOptions
     /// <summary>--cold-start: no load scenarios; start the self host <see cref="Starts"/> times and time its first minutes.</summary>
     public bool ColdStart { get; init; }
 
+    /// <summary>No load: one long conversation replayed as useChat sends it, with the token budget and sent whole (LongConversation).</summary>
+    public bool LongConversation { get; init; }
+
+    /// <summary>--long-conversation: the turns of the conversation.</summary>
+    public int Turns { get; init; } = 100;
+
     /// <summary>--limits: no load scenarios; the per-user limits' added latency and exactness across two self hosts (LimitsBench).</summary>
     public bool Limits { get; init; }
 

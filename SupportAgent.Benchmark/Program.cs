@@ -55,6 +55,10 @@ var progress = Console.Error;
 var started = DateTimeOffset.UtcNow;
 // Always here, whatever --output says: scripts/bench.sh reads it to clean up after a killed benchmark.
 var pids = new PidFile(Path.Combine(Directory.CreateDirectory(Path.Combine(root, "artifacts", "bench")).FullName, "children.pids"));
+if (options.LongConversation)
+{
+    return await LongConversation.RunAsync(options, pids, output, progress, cts.Token);
+}
 if (limitsBench)
 {
     return await GuardedAsync(() => LimitsBench.RunAsync(options, pids, progress, cts.Token), () => Task.CompletedTask, progress, cts) ?? 0;

@@ -182,9 +182,13 @@ internal sealed class Stack : IAsyncDisposable
     private void Add(ChildProcess child) => _children.Add(child);
 
     /// <summary>A self host process on <paramref name="port"/>, pointed at this stack's Azurite and fakes; the caller stops it.</summary>
-    public ChildProcess StartSelfHost(BenchOptions o, int port, string logPath, PidFile pids)
+    public ChildProcess StartSelfHost(BenchOptions o, int port, string logPath, PidFile pids, IReadOnlyDictionary<string, string>? settings = null)
     {
         var env = new Dictionary<string, string>(_selfHostEnv) { ["PORT"] = Str(port) };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string>())
+        {
+            env[k] = v;
+        }
         string workDir = Directory.CreateDirectory(Path.Combine(o.OutputDir, "selfhost-cwd")).FullName;
         return ChildProcess.Start("self host", "dotnet", [SelfHostDll(o)], workDir, env, logPath, pids);
     }

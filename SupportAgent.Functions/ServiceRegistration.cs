@@ -39,6 +39,7 @@ public static class ServiceRegistration
         services.AddOptions<StorageOptions>().Configure(o => StorageOptions.Bind(o, configuration)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelLimits>, ModelLimitsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelLimits>, PromptRoomValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryStoreOptions>, MemoryStoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());

@@ -618,6 +618,12 @@ var appSettings = {
 
   // Identity-based AzureWebJobsStorage, read by the runtime (host, queue trigger) and by the app's own queue/blob clients.
   AzureWebJobsStorage__accountName: storage.name
+  // The runtime's own storage clients (its queue trigger's among them) retry through a storage outage: with the SDK's
+  // default they give up after ~25 s and the host shuts down (docs/storage-faults.md). Read by the runtime only; the
+  // app's own clients keep their quick retries, since a chat reply must not wait on storage.
+  AzureWebJobsStorage__Retry__MaxRetries: '10000'
+  AzureWebJobsStorage__Retry__Delay: '00:00:01'
+  AzureWebJobsStorage__Retry__MaxDelay: '00:00:05'
 
   // Chat model.
   AZURE_OPENAI_ENDPOINT: deployAzureOpenAi ? openAi!.properties.endpoint : ''

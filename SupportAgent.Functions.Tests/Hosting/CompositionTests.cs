@@ -98,6 +98,7 @@ public sealed class CompositionTests
     [InlineData("an OpenAI-compatible server without a key", "OPENAI_BASE_URL=http://localhost:11434/v1;OPENAI_API_KEY=")]
     [InlineData("identity-based storage", "AzureWebJobsStorage=;AzureWebJobsStorage:accountName=mystorage")]
     [InlineData("the token limits left empty, as the Bicep writes them", "MODEL_CONTEXT_TOKENS=;PROMPT_TOKEN_BUDGET=3000;MAX_OUTPUT_TOKENS=1024")]
+    [InlineData("the smallest prompt budget, with the default instructions", "PROMPT_TOKEN_BUDGET=500")]
     [InlineData("the self-hosted Mem0 server without a key", "MEM0_API=server;MEM0_BASE_URL=http://localhost:8888;MEM0_API_KEY=")]
     public void Other_complete_configurations_build(string why, string changes)
     {
@@ -132,6 +133,7 @@ public sealed class CompositionTests
     [InlineData("OPENAI_MODEL=gpt-4;PROMPT_TOKEN_BUDGET=8000", "PROMPT_TOKEN_BUDGET")] // gpt-4's known window is 8,192
     [InlineData("PROMPT_TOKEN_BUDGET=100", "PROMPT_TOKEN_BUDGET")]
     [InlineData("MAX_OUTPUT_TOKENS=0", "MAX_OUTPUT_TOKENS")]
+    [InlineData("PROMPT_TOKEN_BUDGET=500;SUPPORT_INSTRUCTIONS=You are the help desk of Contoso, a shop for outdoor gear. Answer questions about orders, returns, refunds, shipping, accounts and payments. Be brief and kind, never promise what the policy does not allow, always offer the next step, and when a parcel is late look at the tracking history before you answer. Refunds go back to the original payment method within five working days, exchanges ship for free, a damaged item needs a photo. Never ask for a full card or a password, and hand anything about a legal claim over to a human agent.", "SUPPORT_INSTRUCTIONS")]
     [InlineData("MODEL_CONTEXT_TOKENS=lots", "MODEL_CONTEXT_TOKENS")]
     [InlineData("AzureWebJobsStorage=;AzureWebJobsStorage:queueServiceUri=https://a.queue.core.windows.net", "AzureWebJobsStorage__blobServiceUri")]
     [InlineData("AzureWebJobsStorage=;AzureWebJobsStorage:queueServiceUri=https://a.queue.core.windows.net", "AzureWebJobsStorage__tableServiceUri")]

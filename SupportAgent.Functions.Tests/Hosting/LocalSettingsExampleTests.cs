@@ -45,6 +45,8 @@ public sealed class LocalSettingsExampleTests : IDisposable
     [Fact]
     public async Task With_only_a_model_filled_in_a_new_session_remembers_the_last_one()
     {
+        // A user of its own: the shared Azurite's memory table is also written by other tests' "user-001".
+        string user = "example-" + Guid.NewGuid().ToString("N")[..8];
         // The model is the only thing filled in (the fake model, so no account is needed); where the test's Azurite
         // and queue are is the test environment's, not a setting a newcomer would touch.
         await using var model = await FakeOpenAiServer.StartNewAsync(new FakeOpenAiServerOptions());
@@ -63,15 +65,15 @@ public sealed class LocalSettingsExampleTests : IDisposable
             ConfigureServices = services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(new FakeTimeProvider(DateTimeOffset.UtcNow))),
         });
 
-        using (var monday = await app.PostChatAsync("user-001", ("user", "Hi, my order #1234 hasn't arrived. It's been 10 days")))
+        using (var monday = await app.PostChatAsync(user, ("user", "Hi, my order #1234 hasn't arrived. It's been 10 days")))
         {
             Assert.Equal(HttpStatusCode.OK, monday.StatusCode);
             Assert.Equal("ok", (await monday.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("memory").GetString());
         }
         var store = (IMemoryStore)app.Services.GetService(typeof(IMemoryStore))!;
-        await Eventually.WaitFor(async () => (await store.ListAllAsync("user-001")).Count, n => n >= 1,
+        await Eventually.WaitFor(async () => (await store.ListAllAsync(user)).Count, n => n >= 1,
             TimeSpan.FromSeconds(30), "the memory of Monday's chat");
-        using var tuesday = await app.PostChatAsync("user-001", ("user", "Any updates?"));
+        using var tuesday = await app.PostChatAsync(user, ("user", "Any updates?"));
 
         var body = await tuesday.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("ok", body.GetProperty("memory").GetString());

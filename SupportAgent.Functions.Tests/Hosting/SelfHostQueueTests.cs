@@ -102,7 +102,10 @@ public sealed class SelfHostQueueTests(Xunit.Abstractions.ITestOutputHelper outp
     {
         const int chats = 12;
         await using var app = await TestService.StartAsync(ListenerWith(visibilityTimeout: "00:00:00.500"));
-        app.Mem0.AddLatency = TimeSpan.FromSeconds(3); // writes are slow: some will be mid-write at the stop
+        // Writes are slow: some are mid-write at the stop. The stop drains the listener (QueueDrainOnStop): they finish
+        // and their messages are completed, instead of being cancelled and, when the shutdown also cut off their
+        // release, left invisible for the listener's 10 minutes (which made this test time out under load).
+        app.Mem0.AddLatency = TimeSpan.FromSeconds(3);
 
         for (int i = 0; i < chats; i++)
         {

@@ -62,25 +62,37 @@ public sealed class StorageFaultTests(Xunit.Abstractions.ITestOutputHelper outpu
         using var azurite = Azurite.StartNew();
         await using var app = await TestService.StartAsync(new TestServiceOptions { RunQueueListener = true, Settings = On(azurite) });
 
-        JsonElement reply;
-        var clock = Stopwatch.StartNew();
+        var replies = new List<(JsonElement Body, double Seconds)>();
+        var frozen = Stopwatch.StartNew();
         azurite.Freeze();
         try
         {
-            // Answered while storage still hangs: the reply cannot have waited for the enqueue to finish.
-            reply = await ChatAsync(app, "frozen-user", "My order #3141 is late.");
+            // Answered while storage still hangs: no reply can have waited for its enqueue to finish.
+            for (int i = 0; i < 3; i++)
+            {
+                var timed = Stopwatch.StartNew();
+                replies.Add((await ChatAsync(app, "frozen-user", $"My order #314{i} is late."), timed.Elapsed.TotalSeconds));
+            }
+            // The hang lasts 8 s in all, as the issue measured it (pacing the scenario, not waiting for anything).
+            await Task.Delay(TimeSpan.FromSeconds(8) - frozen.Elapsed is { Ticks: > 0 } rest ? rest : TimeSpan.Zero);
         }
         finally
         {
             azurite.Thaw();
         }
-        output.WriteLine($"reply with storage frozen: {clock.Elapsed.TotalSeconds:F2} s");
-        Assert.Equal("pending", reply.GetProperty("memorySaved").GetString());
-        Assert.Equal("ok", reply.GetProperty("memory").GetString()); // Mem0 answered; only storage hung
+        output.WriteLine($"replies with storage frozen for {frozen.Elapsed.TotalSeconds:F1} s: {string.Join(", ", replies.Select(r => $"{r.Seconds:F2} s"))}");
+        Assert.All(replies, r => Assert.Equal("pending", r.Body.GetProperty("memorySaved").GetString()));
+        // What the memory search gave is not asserted: on a loaded machine it may use up its 1 s budget, and that is not
+        // what this test is about.
 
-        await app.Mem0.WaitForAddsAsync("frozen-user", 1, TimeSpan.FromSeconds(60));
-        Assert.Contains("My order #3141 is late.", app.Mem0.MemoriesOf("frozen-user").Select(m => m.Text));
-        Assert.Single(app.Logs.Lines, l => l.Contains("\"pending\"") && l.Contains(reply.GetProperty("exchangeId").GetString()!));
+        // Nothing accepted is lost: every exchange is queued once storage answers, and written.
+        await app.Mem0.WaitForAddsAsync("frozen-user", 3, TimeSpan.FromSeconds(60));
+        Assert.Equal(Enumerable.Range(0, 3).Select(i => $"My order #314{i} is late.").Order(),
+            app.Mem0.MemoriesOf("frozen-user").Select(m => m.Text).Distinct().Order()); // at least once: a send retried after the thaw may repeat
+        foreach (var (body, _) in replies)
+        {
+            Assert.Single(app.Logs.Lines, l => l.Contains("\"pending\"") && l.Contains(body.GetProperty("exchangeId").GetString()!));
+        }
     }
 
     [Fact]

@@ -39,6 +39,8 @@ public sealed class StorageOutageTests(Xunit.Abstractions.ITestOutputHelper outp
 
         azurite.Stop();
         var outage = Stopwatch.StartNew();
+        var chatTimes = new List<double>();
+        var routeTimes = new List<double>();
         int round = 0;
         while (outage.Elapsed < Outage) // the outage itself lasts this long; every instance is probed all through it
         {
@@ -47,14 +49,18 @@ public sealed class StorageOutageTests(Xunit.Abstractions.ITestOutputHelper outp
                 Assert.False(instance.HasExited, "An instance exited during the outage: " + Tail(instance));
                 foreach (var method in new[] { HttpMethod.Get, HttpMethod.Delete })
                 {
+                    var timed = Stopwatch.StartNew();
                     using var response = await instance.Client.SendAsync(new HttpRequestMessage(method, "/api/users/outage-user/memories"));
+                    routeTimes.Add(timed.Elapsed.TotalSeconds);
                     Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
                     Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
                 }
                 if (round % 3 == 0)
                 {
                     // A chat is answered, without memory, and says its exchange is not (or not yet) saved.
+                    var timed = Stopwatch.StartNew();
                     var reply = await ChatAsync(instance, "outage-user", "My parcel is late again.", expectSaved: false);
+                    chatTimes.Add(timed.Elapsed.TotalSeconds);
                     Assert.NotEqual("ok", reply.GetProperty("memory").GetString());
                 }
             }
@@ -62,6 +68,8 @@ public sealed class StorageOutageTests(Xunit.Abstractions.ITestOutputHelper outp
             await Task.Delay(TimeSpan.FromSeconds(2)); // the outage's pace, not synchronisation: the next round of probes
         }
         Assert.All(both, i => Assert.False(i.HasExited, "An instance exited during the outage: " + Tail(i)));
+        output.WriteLine($"during the outage: {chatTimes.Count} chats, reply median {Median(chatTimes):F2} s, max {chatTimes.Max():F2} s; " +
+                         $"{routeTimes.Count} memory route calls (all 503), median {Median(routeTimes):F2} s, max {routeTimes.Max():F2} s");
 
         azurite.Restart(); // empty: every table, queue and container is gone
         var back = Stopwatch.StartNew();
@@ -113,6 +121,8 @@ public sealed class StorageOutageTests(Xunit.Abstractions.ITestOutputHelper outp
             using var response = await instance.Client.GetAsync($"/api/users/{userId}/memories");
             return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : "";
         }, body => body.Contains(text), TimeSpan.FromSeconds(60), $"'{text}' to be listed for {userId}");
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     private static string Tail(SelfHostInstance instance) => string.Join('\n', instance.Output.TakeLast(40));
 }

@@ -37,6 +37,9 @@ public sealed class InfraDriftTests
     {
         // host.json's telemetryMode, pinned for the deployment (the worker exports OpenTelemetry whatever the host does).
         ["AzureFunctionsJobHost__telemetryMode"] = "Functions host: telemetry in OpenTelemetry form, correlated with the worker's",
+        ["AzureWebJobsStorage__Retry__MaxRetries"] = "Functions host: its storage clients (the queue trigger's) retry through an outage (docs/storage-faults.md)",
+        ["AzureWebJobsStorage__Retry__Delay"] = "Functions host: as above",
+        ["AzureWebJobsStorage__Retry__MaxDelay"] = "Functions host: as above",
     };
 
     /// <summary>App settings the Bicep must never set.</summary>

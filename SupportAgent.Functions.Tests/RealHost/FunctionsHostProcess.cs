@@ -53,6 +53,9 @@ internal sealed class FunctionsHostProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>Whether the host process has ended (by itself, or stopped).</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>A client for the host, with no key: a test adds the key it is about.</summary>
     public HttpClient Client { get; }
 

@@ -47,6 +47,9 @@ public class RealHostFixture : IAsyncLifetime
 
     public BlobContainerClient Payloads => new(_azurite!.ConnectionString, QueueName + "-payloads");
 
+    /// <summary>This host's own Azurite, for a fixture whose tests stop and restart it.</summary>
+    internal Azurite StorageEmulator => _azurite ?? throw new InvalidOperationException("The host was not started.");
+
     /// <summary>AUTH_MODE of this host: jwt, so /api/me is served with bearer tokens from <see cref="Issuer"/>.</summary>
     protected virtual string AuthMode => "jwt";
 
@@ -94,6 +97,10 @@ public class RealHostFixture : IAsyncLifetime
             ["AzureFunctionsJobHost__extensions__queues__maxDequeueCount"] = MaxDequeueCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["AzureFunctionsJobHost__extensions__queues__visibilityTimeout"] = "00:00:01",
             ["AzureFunctionsJobHost__extensions__queues__maxPollingInterval"] = "00:00:00.500",
+            // As deployed (infra/main.bicep): the runtime's storage clients retry through an outage instead of failing.
+            ["AzureWebJobsStorage__Retry__MaxRetries"] = "10000",
+            ["AzureWebJobsStorage__Retry__Delay"] = "00:00:01",
+            ["AzureWebJobsStorage__Retry__MaxDelay"] = "00:00:05",
             // Both processes export OTLP/http to the sink, in small batches so a test sees a span soon after it ends.
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Telemetry.BaseUrl,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",

@@ -93,3 +93,32 @@ internal sealed class ModelLimitsValidator : IValidateOptions<ModelLimits>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
+
+/// <summary>
+/// The operator's instructions must leave room for a conversation in the prompt budget; otherwise every request would be
+/// refused as too long. Counted only when they could be too long (tokens are never more than UTF-8 bytes), so a normal
+/// start does not load the tokenizer here.
+/// </summary>
+internal sealed class PromptRoomValidator(IOptions<SupportPromptOptions> prompt) : IValidateOptions<ModelLimits>
+{
+    /// <summary>The least room left for the conversation: a short last message and a turn or two.</summary>
+    public const int MinConversationTokens = 200;
+
+    /// <summary>The system prompt's own lines around the instructions: today's date, the memory section's heading and explanation.</summary>
+    private const int SystemPromptLines = 80;
+
+    public ValidateOptionsResult Validate(string? name, ModelLimits o)
+    {
+        string instructions = prompt.Value.EffectiveInstructions;
+        int room = o.PromptTokenBudget - SystemPromptLines - o.MemoryTokens - MinConversationTokens;
+        if (System.Text.Encoding.UTF8.GetByteCount(instructions) <= room)
+        {
+            return ValidateOptionsResult.Success;
+        }
+        int tokens = new ChatTokenCounter(o.ModelName).Count(instructions);
+        return tokens <= room
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"{SettingNames.SupportInstructions} is {tokens} tokens: with the memories' share ({o.MemoryTokens}) it leaves less than " +
+                $"{MinConversationTokens} tokens of {SettingNames.PromptTokenBudget} ({o.PromptTokenBudget}) for the conversation; raise {SettingNames.PromptTokenBudget} or shorten {SettingNames.SupportInstructions}.");
+    }
+}

@@ -47,7 +47,7 @@ public sealed partial class ChatPathWarmup(IServiceProvider services, ILogger<Ch
             using var http = new HttpClient(new StandIns());
             var metrics = SupportAgentMetrics.Unobserved();
             var recall = ActivatorUtilities.CreateInstance<MemoryRecall>(sp, StandInStore(sp), metrics, NullLogger<MemoryRecall>.Instance);
-            // Limits off: the warm-up's request must not count against anyone in the shared table.
+            // Limits off: the warm-up user must not count in the storage account, nor be refused after a few restarts.
             var limiter = ActivatorUtilities.CreateInstance<UserLimiter>(sp, Options.Create(new LimitOptions { RequestsPerMinute = 0, TokensPerDay = 0 }), metrics, NullLogger<UserLimiter>.Instance);
             var chat = ActivatorUtilities.CreateInstance<ChatService>(sp, recall, StandInModel(sp, http), StandInQueue(sp), limiter, metrics, NullLogger<ChatService>.Instance);
             var function = ActivatorUtilities.CreateInstance<ChatFunction>(sp, chat, metrics, NullLogger<ChatFunction>.Instance);

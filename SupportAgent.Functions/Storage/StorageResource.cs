@@ -10,6 +10,7 @@ namespace SupportAgent.Functions.Storage;
 public sealed class StorageResource(Func<CancellationToken, Task> createIfNotExists)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Lock _state = new();
     private int _generation; // counts creations; a "missing" seen before the latest creation is already handled
     private volatile bool _exists;
 
@@ -26,10 +27,13 @@ public sealed class StorageResource(Func<CancellationToken, Task> createIfNotExi
             if (!_exists)
             {
                 await createIfNotExists(cancellationToken);
-                _generation++;
-                _exists = true;
+                lock (_state)
+                {
+                    _generation++;
+                    _exists = true;
+                }
             }
-            return _generation;
+            return Volatile.Read(ref _generation);
         }
         finally
         {
@@ -59,9 +63,12 @@ public sealed class StorageResource(Func<CancellationToken, Task> createIfNotExi
     /// <summary>Forgets that it exists, unless it was created again since <paramref name="generation"/>.</summary>
     public void Lost(int generation)
     {
-        if (Volatile.Read(ref _generation) == generation)
+        lock (_state)
         {
-            _exists = false;
+            if (_generation == generation)
+            {
+                _exists = false;
+            }
         }
     }
 
